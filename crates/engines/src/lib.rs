@@ -1,1 +1,137 @@
-//! placeholder
+//! Managed-instance adapters, one per database engine, behind [`EngineAdapter`]
+//! (`domain.md` §2–§3).
+//!
+//! Every adapter owns one remote connection for the duration of a job. Listing errors are
+//! returned as errors (never as an empty list) so callers never reconcile an inventory
+//! against a failed read (`domain.md` §13.1.1).
+
+pub mod mysql;
+pub mod postgres;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// Connect timeout applied to every engine (seconds).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Per-statement timeout (seconds) where the engine supports one.
+pub const STATEMENT_TIMEOUT_SECS: u64 = 120;
+
+/// Everything needed to open a connection to a managed instance.
+#[derive(Clone)]
+pub struct ConnParams {
+    /// Normalised engine name (`mysql`, `postgresql`, `sqlserver`, `oracle`).
+    pub db_type: String,
+    pub host: String,
+    pub port: u16,
+    /// Database to connect to; `None` = engine default (`domain.md` §0.1).
+    pub database: Option<String>,
+    pub username: String,
+    /// Decrypted password; never logged.
+    pub password: String,
+}
+
+impl std::fmt::Debug for ConnParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnParams")
+            .field("db_type", &self.db_type)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+/// One account as read from the remote instance (`domain.md` §2.5): its key and the
+/// permission payload (adapter keys + flat `type_specific`) that becomes snapshot v4.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteAccount {
+    /// Account key: MySQL `user@host`, PostgreSQL role name, SQL Server login, Oracle user.
+    pub username: String,
+    /// Permission payload, e.g. `{"global_privileges": [...], "type_specific": {...}}`.
+    pub payload: Map<String, Value>,
+}
+
+/// Adapter errors. Messages never contain the password.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The engine has no adapter yet.
+    #[error("不支持的数据库类型: {0}")]
+    Unsupported(String),
+    /// The connection could not be established.
+    #[error("{0}")]
+    Connect(String),
+    /// A query failed.
+    #[error("{0}")]
+    Query(String),
+}
+
+impl EngineError {
+    /// Short error class name for diagnostics (`details.error_type`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EngineError::Unsupported(_) => "UnsupportedEngine",
+            EngineError::Connect(_) => "ConnectionError",
+            EngineError::Query(_) => "QueryError",
+        }
+    }
+}
+
+/// One open connection to a managed instance.
+#[async_trait]
+pub trait EngineAdapter: Send + Sync {
+    /// Raw version string (`domain.md` §3.3).
+    async fn version(&self) -> Result<String, EngineError>;
+    /// Every account with its permission payload (inventory + collection in bulk,
+    /// `domain.md` §2.3–§2.4). Fails as a whole when a catalogue read fails.
+    async fn list_accounts(&self) -> Result<Vec<RemoteAccount>, EngineError>;
+    /// Close the connection.
+    async fn close(&self);
+}
+
+/// Open a connection for `params.db_type`. SQL Server and Oracle are not available yet and
+/// answer [`EngineError::Unsupported`].
+pub async fn connect(params: &ConnParams) -> Result<Box<dyn EngineAdapter>, EngineError> {
+    match params.db_type.as_str() {
+        "postgresql" => Ok(Box::new(postgres::PostgresAdapter::connect(params).await?)),
+        "mysql" => Ok(Box::new(mysql::MySqlAdapter::connect(params).await?)),
+        other => Err(EngineError::Unsupported(other.to_string())),
+    }
+}
+
+/// Escape `%`, `_` and `\` of a literal for a `LIKE` pattern with the default `\` escape.
+pub fn like_escape(literal: &str) -> String {
+    let mut out = String::with_capacity(literal.len());
+    for c in literal.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub(crate) fn query_err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Query(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn escaping() {
+        assert_eq!(like_escape("pg_"), "pg\\_");
+        assert_eq!(like_escape("a%b\\"), "a\\%b\\\\");
+        let p = ConnParams {
+            db_type: "mysql".into(),
+            host: "h".into(),
+            port: 1,
+            database: None,
+            username: "u".into(),
+            password: "secret".into(),
+        };
+        assert!(!format!("{p:?}").contains("secret"));
+    }
+}

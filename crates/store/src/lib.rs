@@ -1,1 +1,68 @@
-//! placeholder
+//! WhaleFall app store: SeaORM entities, migrations and repositories (`domain.md` §1).
+//!
+//! SQLite (a file under `userdata/`) is the embedded default, PostgreSQL the production store;
+//! the same code serves both. Monthly partitions of the capacity tables exist only on
+//! PostgreSQL (`domain.md` §6).
+
+pub mod entity;
+pub mod migration;
+pub mod partitions;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm_migration::MigratorTrait;
+use std::time::Duration;
+
+pub use migration::Migrator;
+
+/// Connect to the app store. `sqlite://path` URLs create the file (and its folder) when missing;
+/// `postgres://` / `postgresql://` (also SQLAlchemy-style `postgresql+psycopg://`) select PostgreSQL.
+pub async fn connect(url: &str, max_connections: u32, timeout_secs: u64) -> Result<DatabaseConnection, DbErr> {
+    let url = normalize_url(url);
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or(path);
+        if path != ":memory:" && !path.is_empty() {
+            if let Some(parent) = std::path::Path::new(path).parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+        }
+    }
+    let url = if url.starts_with("sqlite://") && !url.contains("mode=") {
+        format!("{url}{}mode=rwc", if url.contains('?') { "&" } else { "?" })
+    } else {
+        url
+    };
+    let is_sqlite = url.starts_with("sqlite:");
+    let mut opts = ConnectOptions::new(url);
+    opts.max_connections(if is_sqlite { max_connections.min(8) } else { max_connections })
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(timeout_secs))
+        .sqlx_logging(false);
+    let db = Database::connect(opts).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+        db.execute_unprepared("PRAGMA busy_timeout=10000").await?;
+        db.execute_unprepared("PRAGMA foreign_keys=ON").await?;
+    }
+    Ok(db)
+}
+
+/// Accept SQLAlchemy-style URLs of the original (`postgresql+psycopg://`, `sqlite:///rel/path`).
+pub fn normalize_url(url: &str) -> String {
+    let url = url.trim();
+    if let Some(rest) = url.strip_prefix("postgresql+psycopg://").or_else(|| url.strip_prefix("postgresql+psycopg2://")) {
+        return format!("postgres://{rest}");
+    }
+    if let Some(rest) = url.strip_prefix("sqlite:///") {
+        return format!("sqlite://{rest}");
+    }
+    url.to_string()
+}
+
+/// Apply pending migrations and, on PostgreSQL, make sure the current and next month's
+/// partitions exist (China time, `domain.md` §13.4 fix).
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await?;
+    partitions::ensure_partitions(db, 1).await?;
+    Ok(())
+}
