@@ -54,7 +54,11 @@ pub fn default_schema(db_type: &str) -> &'static str {
 
 /// Font-awesome icon of the engine.
 pub fn icon(db_type: &str) -> &'static str {
-    if db_type == "sqlserver" { "fa-server" } else { "fa-database" }
+    if db_type == "sqlserver" {
+        "fa-server"
+    } else {
+        "fa-database"
+    }
 }
 
 /// Theme colour key of the engine.

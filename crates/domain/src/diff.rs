@@ -52,7 +52,10 @@ pub fn repr(v: &Value) -> String {
         Value::Object(o) => {
             let mut keys: Vec<&String> = o.keys().collect();
             keys.sort();
-            keys.iter().map(|k| format!("{}:{}", k, repr(&o[*k]))).collect::<Vec<_>>().join("; ")
+            keys.iter()
+                .map(|k| format!("{}:{}", k, repr(&o[*k])))
+                .collect::<Vec<_>>()
+                .join("; ")
         }
     }
 }
@@ -65,7 +68,13 @@ fn as_set(v: &Value) -> BTreeSet<String> {
     }
 }
 
-fn entries(field: &str, object: String, old: &BTreeSet<String>, new: &BTreeSet<String>, out: &mut Vec<Value>) {
+fn entries(
+    field: &str,
+    object: String,
+    old: &BTreeSet<String>,
+    new: &BTreeSet<String>,
+    out: &mut Vec<Value>,
+) {
     let grants: Vec<&String> = new.difference(old).collect();
     let revokes: Vec<&String> = old.difference(new).collect();
     let lbl = label(field);
@@ -119,15 +128,29 @@ fn other_entry(field: &str, before: &Value, after: &Value) -> Value {
 
 /// Other diff entries (`is_superuser`, `is_locked`, `type_specific`). `old_*` may be null
 /// for a new account.
-pub fn other_diff(db_type: &str, old_snapshot: &Value, old_facts: &Value, new_snapshot: &Value, new_facts: &Value) -> Vec<Value> {
+pub fn other_diff(
+    db_type: &str,
+    old_snapshot: &Value,
+    old_facts: &Value,
+    new_snapshot: &Value,
+    new_facts: &Value,
+) -> Vec<Value> {
     let mut out = Vec::new();
     for (field, cap) in [("is_superuser", "SUPERUSER"), ("is_locked", "LOCKED")] {
-        let (b, a) = (has_capability(old_facts, cap), has_capability(new_facts, cap));
+        let (b, a) = (
+            has_capability(old_facts, cap),
+            has_capability(new_facts, cap),
+        );
         if b != a {
             out.push(other_entry(field, &Value::Bool(b), &Value::Bool(a)));
         }
     }
-    let ts = |s: &Value| s.get("type_specific").and_then(|t| t.get(db_type)).cloned().unwrap_or(Value::Null);
+    let ts = |s: &Value| {
+        s.get("type_specific")
+            .and_then(|t| t.get(db_type))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
     let (b, a) = (ts(old_snapshot), ts(new_snapshot));
     let empty_obj = |v: &Value| v.is_null() || v.as_object().map(|o| o.is_empty()).unwrap_or(false);
     if b != a && !(empty_obj(&b) && empty_obj(&a)) {
@@ -156,13 +179,26 @@ fn count(entries: &[Value], action: &str) -> usize {
 }
 
 /// Change-log message (`账户 {username} …`).
-pub fn message(username: &str, change_type: &str, privilege_diff: &[Value], other_diff: &[Value]) -> String {
+pub fn message(
+    username: &str,
+    change_type: &str,
+    privilege_diff: &[Value],
+    other_diff: &[Value],
+) -> String {
     let mut segments = Vec::new();
     if change_type == ADD {
         let n = count(privilege_diff, "GRANT");
-        segments.push(if n > 0 { format!("新增账户,赋予 {n} 项权限") } else { "新增账户".to_string() });
+        segments.push(if n > 0 {
+            format!("新增账户,赋予 {n} 项权限")
+        } else {
+            "新增账户".to_string()
+        });
     } else if !privilege_diff.is_empty() {
-        let (g, r, a) = (count(privilege_diff, "GRANT"), count(privilege_diff, "REVOKE"), count(privilege_diff, "ALTER"));
+        let (g, r, a) = (
+            count(privilege_diff, "GRANT"),
+            count(privilege_diff, "REVOKE"),
+            count(privilege_diff, "ALTER"),
+        );
         let mut parts = Vec::new();
         if g > 0 {
             parts.push(format!("新增 {g} 项授权"));
@@ -176,7 +212,10 @@ pub fn message(username: &str, change_type: &str, privilege_diff: &[Value], othe
         segments.push(format!("权限更新:{}", parts.join(",")));
     }
     if !other_diff.is_empty() {
-        let d: Vec<&str> = other_diff.iter().filter_map(|e| e["description"].as_str()).collect();
+        let d: Vec<&str> = other_diff
+            .iter()
+            .filter_map(|e| e["description"].as_str())
+            .collect();
         segments.push(format!("其他变更:{}", d.join(",")));
     }
     if segments.is_empty() {
@@ -201,10 +240,16 @@ mod tests {
         assert_eq!(d[1]["permissions"], json!(["UPDATE"]));
         assert_eq!(d[2]["action"], "REVOKE");
         assert_eq!(change_type(&d, &[]), Some(MODIFY_PRIVILEGE));
-        assert_eq!(message("u", MODIFY_PRIVILEGE, &d, &[]), "账户 u 权限更新:新增 2 项授权,撤销 1 项授权");
+        assert_eq!(
+            message("u", MODIFY_PRIVILEGE, &d, &[]),
+            "账户 u 权限更新:新增 2 项授权,撤销 1 项授权"
+        );
         assert!(privilege_diff(&old, &old).is_empty());
         let add = privilege_diff(&Value::Null, &new);
-        assert_eq!(message("u", ADD, &add, &[]), "账户 u 新增账户,赋予 4 项权限");
+        assert_eq!(
+            message("u", ADD, &add, &[]),
+            "账户 u 新增账户,赋予 4 项权限"
+        );
         assert_eq!(message("u", MODIFY_OTHER, &[], &[]), "账户 u 未发生变更");
     }
 
@@ -216,7 +261,10 @@ mod tests {
         let f_new = json!({"capabilities": ["LOCKED"]});
         let d = other_diff("mysql", &s_old, &f_old, &s_new, &f_new);
         assert_eq!(d[0]["description"], "锁定状态 从 否 调整为 是");
-        assert_eq!(d[1]["description"], "数据库特性 从 plugin:a 调整为 plugin:b");
+        assert_eq!(
+            d[1]["description"],
+            "数据库特性 从 plugin:a 调整为 plugin:b"
+        );
         assert_eq!(change_type(&[], &d), Some(MODIFY_OTHER));
         assert_eq!(repr(&json!({"b": true, "a": [1, 2]})), "a:1、2; b:是");
     }

@@ -107,7 +107,13 @@ impl std::fmt::Display for AppError {
 impl std::error::Error for AppError {}
 
 impl AppError {
-    fn new(status: u16, category: Category, severity: Severity, code: &str, msg: impl Into<String>) -> Self {
+    fn new(
+        status: u16,
+        category: Category,
+        severity: Severity,
+        code: &str,
+        msg: impl Into<String>,
+    ) -> Self {
         AppError {
             status,
             category,
@@ -120,11 +126,23 @@ impl AppError {
     }
     /// 400 `VALIDATION_ERROR`.
     pub fn validation(msg: impl Into<String>) -> Self {
-        Self::new(400, Category::Validation, Severity::Low, "VALIDATION_ERROR", msg)
+        Self::new(
+            400,
+            Category::Validation,
+            Severity::Low,
+            "VALIDATION_ERROR",
+            msg,
+        )
     }
     /// 401 `INVALID_CREDENTIALS` by default.
     pub fn authentication(msg: impl Into<String>) -> Self {
-        Self::new(401, Category::Authentication, Severity::Medium, "INVALID_CREDENTIALS", msg)
+        Self::new(
+            401,
+            Category::Authentication,
+            Severity::Medium,
+            "INVALID_CREDENTIALS",
+            msg,
+        )
     }
     /// 401 `AUTHENTICATION_REQUIRED` / `请先登录`.
     pub fn login_required() -> Self {
@@ -132,7 +150,13 @@ impl AppError {
     }
     /// 403 `PERMISSION_DENIED` by default.
     pub fn authorization(msg: impl Into<String>) -> Self {
-        Self::new(403, Category::Authorization, Severity::Medium, "PERMISSION_DENIED", msg)
+        Self::new(
+            403,
+            Category::Authorization,
+            Severity::Medium,
+            "PERMISSION_DENIED",
+            msg,
+        )
     }
     /// 403 `PERMISSION_REQUIRED` / `需要 <perm> 权限` (`api-v1.md` §2.7).
     pub fn permission_required(perm: &str) -> Self {
@@ -140,19 +164,43 @@ impl AppError {
     }
     /// 404 (app) `RESOURCE_NOT_FOUND` with a Chinese message.
     pub fn not_found(msg: impl Into<String>) -> Self {
-        Self::new(404, Category::Business, Severity::Low, "RESOURCE_NOT_FOUND", msg)
+        Self::new(
+            404,
+            Category::Business,
+            Severity::Low,
+            "RESOURCE_NOT_FOUND",
+            msg,
+        )
     }
     /// 409 `CONSTRAINT_VIOLATION` by default.
     pub fn conflict(msg: impl Into<String>) -> Self {
-        Self::new(409, Category::Business, Severity::Medium, "CONSTRAINT_VIOLATION", msg)
+        Self::new(
+            409,
+            Category::Business,
+            Severity::Medium,
+            "CONSTRAINT_VIOLATION",
+            msg,
+        )
     }
     /// 429 rate limit (`api-v1.md` §2.9; category `system` per the intended response).
     pub fn rate_limited() -> Self {
-        Self::new(429, Category::System, Severity::Medium, "RATE_LIMIT_EXCEEDED", "请求过于频繁,请稍后再试")
+        Self::new(
+            429,
+            Category::System,
+            Severity::Medium,
+            "RATE_LIMIT_EXCEEDED",
+            "请求过于频繁,请稍后再试",
+        )
     }
     /// 500 `DATABASE_QUERY_ERROR`.
     pub fn database(msg: impl Into<String>) -> Self {
-        Self::new(500, Category::Database, Severity::High, "DATABASE_QUERY_ERROR", msg)
+        Self::new(
+            500,
+            Category::Database,
+            Severity::High,
+            "DATABASE_QUERY_ERROR",
+            msg,
+        )
     }
     /// 500 `INTERNAL_ERROR` with the endpoint's public error text.
     pub fn system(msg: impl Into<String>) -> Self {
@@ -165,9 +213,21 @@ impl AppError {
     /// Framework ("HTTP exception") error: English message, `INVALID_REQUEST`/`INTERNAL_ERROR`.
     pub fn framework(status: u16, msg: impl Into<String>) -> Self {
         if status >= 500 {
-            Self::new(status, Category::System, Severity::High, "INTERNAL_ERROR", msg)
+            Self::new(
+                status,
+                Category::System,
+                Severity::High,
+                "INTERNAL_ERROR",
+                msg,
+            )
         } else {
-            Self::new(status, Category::Business, Severity::Medium, "INVALID_REQUEST", msg)
+            Self::new(
+                status,
+                Category::Business,
+                Severity::Medium,
+                "INVALID_REQUEST",
+                msg,
+            )
         }
     }
     /// Framework 404 (get-or-404 lookups).
@@ -201,13 +261,25 @@ mod tests {
     #[test]
     fn defaults_follow_the_status_table() {
         let e = AppError::validation("x");
-        assert_eq!((e.status, e.category, e.severity), (400, Category::Validation, Severity::Low));
+        assert_eq!(
+            (e.status, e.category, e.severity),
+            (400, Category::Validation, Severity::Low)
+        );
         assert!(e.severity.recoverable());
         let e = AppError::system("x");
         assert_eq!(e.message_code, "INTERNAL_ERROR");
         assert!(!e.severity.recoverable());
-        assert_eq!(AppError::permission_required("view").message, "需要 view 权限");
-        assert_eq!(AppError::framework(405, MSG_METHOD_NOT_ALLOWED).category, Category::Business);
-        assert_eq!(Category::Validation.suggestions(), ["检查输入数据", "根据提示修正请求参数"]);
+        assert_eq!(
+            AppError::permission_required("view").message,
+            "需要 view 权限"
+        );
+        assert_eq!(
+            AppError::framework(405, MSG_METHOD_NOT_ALLOWED).category,
+            Category::Business
+        );
+        assert_eq!(
+            Category::Validation.suggestions(),
+            ["检查输入数据", "根据提示修正请求参数"]
+        );
     }
 }

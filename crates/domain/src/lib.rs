@@ -9,6 +9,7 @@ pub mod diff;
 pub mod error;
 pub mod password;
 pub mod snapshot;
+pub mod theme;
 pub mod time;
 pub mod version;
 

@@ -88,7 +88,11 @@ fn list_names(v: &Value) -> Vec<String> {
             .iter()
             .filter_map(|i| match i {
                 Value::String(s) => Some(s.clone()),
-                Value::Object(o) => o.get("role").or_else(|| o.get("name")).and_then(Value::as_str).map(String::from),
+                Value::Object(o) => o
+                    .get("role")
+                    .or_else(|| o.get("name"))
+                    .and_then(Value::as_str)
+                    .map(String::from),
                 _ => None,
             })
             .collect(),
@@ -104,7 +108,10 @@ fn privilege_names(v: &Value) -> Vec<String> {
             if let Some(g) = o.get("granted").filter(|g| g.is_array()) {
                 list_names(g)
             } else {
-                o.iter().filter(|(_, x)| truthy(x)).map(|(k, _)| k.clone()).collect()
+                o.iter()
+                    .filter(|(_, x)| truthy(x))
+                    .map(|(k, _)| k.clone())
+                    .collect()
             }
         }
         _ => Vec::new(),
@@ -153,7 +160,11 @@ fn map_of_lists(v: &Value, sqlserver_perm: bool) -> Map<String, Value> {
     let mut out = Map::new();
     if let Value::Object(o) = v {
         for (k, inner) in o {
-            let names = if sqlserver_perm { sqlserver_db_permissions(inner) } else { privilege_names(inner) };
+            let names = if sqlserver_perm {
+                sqlserver_db_permissions(inner)
+            } else {
+                privilege_names(inner)
+            };
             out.insert(k.clone(), json!(names));
         }
     }
@@ -170,7 +181,10 @@ impl Caps {
         if !self.order.iter().any(|c| c == cap) {
             self.order.push(cap.to_string());
         }
-        self.reasons.entry(cap.to_string()).or_default().push(reason);
+        self.reasons
+            .entry(cap.to_string())
+            .or_default()
+            .push(reason);
     }
 }
 
@@ -183,12 +197,19 @@ fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.with_timezone(&Utc));
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
             return Some(n.and_utc());
         }
     }
-    DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z").ok().map(|d| d.with_timezone(&Utc))
+    DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z")
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
 }
 
 /// Build facts v2 from a snapshot (`domain.md` §1.7 construction rules).
@@ -196,7 +217,10 @@ pub fn build_facts(db_type: &str, snapshot: &Value, now: DateTime<Utc>) -> Value
     let mut errors: Vec<Value> = Vec::new();
     let empty = Map::new();
     let categories = if is_v4(snapshot) {
-        snapshot.get("categories").and_then(Value::as_object).unwrap_or(&empty)
+        snapshot
+            .get("categories")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty)
     } else {
         errors.push(json!("SNAPSHOT_MISSING"));
         &empty
@@ -242,7 +266,11 @@ pub fn build_facts(db_type: &str, snapshot: &Value, now: DateTime<Utc>) -> Value
 
     // privileges
     let mut privileges = Map::new();
-    for (fact_key, cat_key) in [("global", "global_privileges"), ("server", "server_permissions"), ("system", "system_privileges")] {
+    for (fact_key, cat_key) in [
+        ("global", "global_privileges"),
+        ("server", "server_permissions"),
+        ("system", "system_privileges"),
+    ] {
         let names = privilege_names(&cat(cat_key));
         if !names.is_empty() {
             privileges.insert(fact_key.into(), json!(names));
@@ -250,7 +278,11 @@ pub fn build_facts(db_type: &str, snapshot: &Value, now: DateTime<Utc>) -> Value
     }
     for (fact_key, cat_key, sqlserver) in [
         ("database", "database_privileges", false),
-        ("database_permissions", "database_permissions", db_type == "sqlserver"),
+        (
+            "database_permissions",
+            "database_permissions",
+            db_type == "sqlserver",
+        ),
         ("tablespace", "tablespace_privileges", false),
     ] {
         let m = map_of_lists(&cat(cat_key), sqlserver);
@@ -260,7 +292,10 @@ pub fn build_facts(db_type: &str, snapshot: &Value, now: DateTime<Utc>) -> Value
     }
 
     // capabilities
-    let mut caps = Caps { order: Vec::new(), reasons: BTreeMap::new() };
+    let mut caps = Caps {
+        order: Vec::new(),
+        reasons: BTreeMap::new(),
+    };
     let global = privilege_names(&cat("global_privileges"));
     let system = privilege_names(&cat("system_privileges"));
     let server_perms = privilege_names(&cat("server_permissions"));
@@ -273,7 +308,10 @@ pub fn build_facts(db_type: &str, snapshot: &Value, now: DateTime<Utc>) -> Value
                 caps.add("LOCKED", "type_specific.account_locked=True".into());
             }
             if global.iter().any(|p| p == "GRANT OPTION") {
-                caps.add("GRANT_ADMIN", "global_privileges contains GRANT OPTION".into());
+                caps.add(
+                    "GRANT_ADMIN",
+                    "global_privileges contains GRANT OPTION".into(),
+                );
             }
         }
         "postgresql" => {
@@ -314,12 +352,25 @@ pub fn build_facts(db_type: &str, snapshot: &Value, now: DateTime<Utc>) -> Value
                 caps.add("GRANT_ADMIN", "server_roles contains securityadmin".into());
             }
             if server_perms.iter().any(|p| p == "CONTROL SERVER") {
-                caps.add("GRANT_ADMIN", "server_permissions contains CONTROL SERVER".into());
+                caps.add(
+                    "GRANT_ADMIN",
+                    "server_permissions contains CONTROL SERVER".into(),
+                );
             }
-            if ts.get("connect_to_engine").and_then(Value::as_str).map(|s| s.eq_ignore_ascii_case("DENY")).unwrap_or(false) {
+            if ts
+                .get("connect_to_engine")
+                .and_then(Value::as_str)
+                .map(|s| s.eq_ignore_ascii_case("DENY"))
+                .unwrap_or(false)
+            {
                 caps.add("LOCKED", "type_specific.connect_to_engine=DENY".into());
             }
-            for k in ["is_locked_out", "is_password_expired", "must_change_password", "is_disabled"] {
+            for k in [
+                "is_locked_out",
+                "is_password_expired",
+                "must_change_password",
+                "is_disabled",
+            ] {
                 if ts_bool(ts, k) {
                     caps.add("LOCKED", format!("type_specific.{k}=True"));
                 }
@@ -331,7 +382,10 @@ pub fn build_facts(db_type: &str, snapshot: &Value, now: DateTime<Utc>) -> Value
                 caps.add("GRANT_ADMIN", "oracle_roles contains DBA".into());
             }
             if system.iter().any(|p| p == "GRANT ANY PRIVILEGE") {
-                caps.add("GRANT_ADMIN", "system_privileges contains GRANT ANY PRIVILEGE".into());
+                caps.add(
+                    "GRANT_ADMIN",
+                    "system_privileges contains GRANT ANY PRIVILEGE".into(),
+                );
             }
             if let Some(st) = ts.get("account_status").and_then(Value::as_str) {
                 let st = st.trim().to_uppercase();
@@ -405,9 +459,17 @@ mod tests {
             })),
         );
         let f = build_facts("postgresql", &s, Utc::now());
-        let caps: Vec<&str> = f["capabilities"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let caps: Vec<&str> = f["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
         assert_eq!(caps, vec!["GRANT_ADMIN", "LOCKED", "can_create_role"]);
-        assert_eq!(f["capability_reasons"]["LOCKED"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            f["capability_reasons"]["LOCKED"].as_array().unwrap().len(),
+            2
+        );
         assert_eq!(f["roles"], json!(["pg_read_all_data"]));
     }
 
@@ -432,10 +494,21 @@ mod tests {
         );
         let f = build_facts("sqlserver", &s, Utc::now());
         assert_eq!(f["roles"], json!(["db_owner", "sysadmin"]));
-        assert_eq!(f["privileges"]["database_permissions"]["db1"], json!(["SELECT", "EXECUTE"]));
+        assert_eq!(
+            f["privileges"]["database_permissions"]["db1"],
+            json!(["SELECT", "EXECUTE"])
+        );
         assert_eq!(f["capabilities"], json!(["LOCKED", "SUPERUSER"]));
-        let s = build_snapshot("oracle", &obj(json!({"oracle_roles": ["DBA"], "type_specific": {"account_status": "EXPIRED & LOCKED"}})));
+        let s = build_snapshot(
+            "oracle",
+            &obj(
+                json!({"oracle_roles": ["DBA"], "type_specific": {"account_status": "EXPIRED & LOCKED"}}),
+            ),
+        );
         let f = build_facts("oracle", &s, Utc::now());
-        assert_eq!(f["capabilities"], json!(["GRANT_ADMIN", "LOCKED", "SUPERUSER"]));
+        assert_eq!(
+            f["capabilities"],
+            json!(["GRANT_ADMIN", "LOCKED", "SUPERUSER"])
+        );
     }
 }

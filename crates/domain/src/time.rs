@@ -31,14 +31,18 @@ pub fn envelope_now() -> String {
 /// China-time display `YYYY-MM-DD HH:MM:SS`, or `未知` when absent.
 pub fn china_display(dt: Option<&DateTime<Utc>>) -> String {
     match dt {
-        Some(d) => d.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string(),
+        Some(d) => d
+            .with_timezone(&china())
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
         None => "未知".to_string(),
     }
 }
 
 /// Optional ISO value as JSON (`null` when absent).
 pub fn iso_opt(dt: Option<&DateTime<Utc>>) -> serde_json::Value {
-    dt.map(|d| serde_json::Value::String(iso(d))).unwrap_or(serde_json::Value::Null)
+    dt.map(|d| serde_json::Value::String(iso(d)))
+        .unwrap_or(serde_json::Value::Null)
 }
 
 #[cfg(test)]
@@ -54,6 +58,9 @@ mod tests {
         assert_eq!(iso_in(&t, china()), "2026-01-03T12:42:16+08:00");
         assert_eq!(china_display(Some(&t)), "2026-01-03 12:42:16");
         assert_eq!(china_display(None), "未知");
-        assert_eq!(envelope_now().len(), "2026-01-03T04:42:16.123456+00:00".len());
+        assert_eq!(
+            envelope_now().len(),
+            "2026-01-03T04:42:16.123456+00:00".len()
+        );
     }
 }

@@ -7,11 +7,13 @@
 
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::Row;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use std::collections::BTreeMap;
 
-use crate::{CONNECT_TIMEOUT, ConnParams, EngineAdapter, EngineError, RemoteAccount, like_escape, query_err};
+use crate::{
+    CONNECT_TIMEOUT, ConnParams, EngineAdapter, EngineError, RemoteAccount, like_escape, query_err,
+};
 
 /// Account name prefix excluded from the inventory (`domain.md` §2.3), escaped in SQL.
 pub const EXCLUDE_PREFIX: &str = "mysql";
@@ -60,26 +62,42 @@ pub fn flavour(version: &str) -> Flavour {
     if !version.to_ascii_lowercase().contains("mariadb") {
         return Flavour::MySql;
     }
-    let mut parts = version.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+    let mut parts = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty());
     let major: u32 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
     let minor: u32 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    if (major, minor) >= (10, 4) { Flavour::MariaDb } else { Flavour::OldMariaDb }
+    if (major, minor) >= (10, 4) {
+        Flavour::MariaDb
+    } else {
+        Flavour::OldMariaDb
+    }
 }
 
 /// `'user'@'host'` as information_schema spells a grantee.
 pub fn grantee(user: &str, host: &str) -> String {
-    format!("'{}'@'{}'", user.replace('\'', "\\'"), host.replace('\'', "\\'"))
+    format!(
+        "'{}'@'{}'",
+        user.replace('\'', "\\'"),
+        host.replace('\'', "\\'")
+    )
 }
 
 fn yes(v: &Option<String>) -> bool {
-    v.as_deref().map(|s| s.eq_ignore_ascii_case("Y") || s.eq_ignore_ascii_case("true") || s == "1").unwrap_or(false)
+    v.as_deref()
+        .map(|s| s.eq_ignore_ascii_case("Y") || s.eq_ignore_ascii_case("true") || s == "1")
+        .unwrap_or(false)
 }
 
 /// `password_last_changed` as ISO: MySQL gives a datetime, MariaDB epoch seconds.
 fn password_changed(raw: Option<String>) -> Value {
     match raw {
         None => Value::Null,
-        Some(s) if s.chars().all(|c| c.is_ascii_digit()) => match s.parse::<i64>().ok().and_then(|t| chrono::DateTime::from_timestamp(t, 0)) {
+        Some(s) if s.chars().all(|c| c.is_ascii_digit()) => match s
+            .parse::<i64>()
+            .ok()
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        {
             Some(t) if t.timestamp() > 0 => json!(wf_domain::time::iso(&t)),
             _ => Value::Null,
         },
@@ -100,7 +118,12 @@ impl MySqlAdapter {
             .port(p.port)
             .username(&p.username)
             .password(&p.password)
-            .database(p.database.as_deref().filter(|d| !d.is_empty()).unwrap_or("mysql"))
+            .database(
+                p.database
+                    .as_deref()
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or("mysql"),
+            )
             .charset("utf8mb4");
         let pool = MySqlPoolOptions::new()
             .max_connections(1)
@@ -115,7 +138,10 @@ impl MySqlAdapter {
 #[async_trait]
 impl EngineAdapter for MySqlAdapter {
     async fn version(&self) -> Result<String, EngineError> {
-        sqlx::query_scalar::<_, String>("SELECT CAST(VERSION() AS CHAR)").fetch_one(&self.pool).await.map_err(query_err)
+        sqlx::query_scalar::<_, String>("SELECT CAST(VERSION() AS CHAR)")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query_err)
     }
 
     async fn list_accounts(&self) -> Result<Vec<RemoteAccount>, EngineError> {
@@ -130,7 +156,11 @@ impl EngineAdapter for MySqlAdapter {
             .await
             .map_err(query_err)?;
         let mut global: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for r in sqlx::query(USER_PRIVILEGES_SQL).fetch_all(&self.pool).await.map_err(query_err)? {
+        for r in sqlx::query(USER_PRIVILEGES_SQL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err)?
+        {
             let g: String = r.try_get("grantee").map_err(query_err)?;
             let p: String = r.try_get("privilege").map_err(query_err)?;
             let grantable: Option<String> = r.try_get("grantable").map_err(query_err)?;
@@ -143,7 +173,11 @@ impl EngineAdapter for MySqlAdapter {
             }
         }
         let mut schema: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
-        for r in sqlx::query(SCHEMA_PRIVILEGES_SQL).fetch_all(&self.pool).await.map_err(query_err)? {
+        for r in sqlx::query(SCHEMA_PRIVILEGES_SQL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err)?
+        {
             let g: String = r.try_get("grantee").map_err(query_err)?;
             let db: String = r.try_get("db").map_err(query_err)?;
             let p: String = r.try_get("privilege").map_err(query_err)?;
@@ -169,13 +203,19 @@ impl EngineAdapter for MySqlAdapter {
             ts.insert("account_locked".into(), json!(yes(&s("account_locked")?)));
             ts.insert("grant_priv".into(), json!(yes(&s("grant_priv")?)));
             ts.insert("plugin".into(), json!(s("plugin")?.unwrap_or_default()));
-            ts.insert("password_last_changed".into(), password_changed(s("password_last_changed")?));
+            ts.insert(
+                "password_last_changed".into(),
+                password_changed(s("password_last_changed")?),
+            );
             let payload = json!({
                 "global_privileges": global.remove(&key).unwrap_or_default(),
                 "database_privileges": schema.remove(&key).unwrap_or_default(),
                 "type_specific": ts,
             });
-            out.push(RemoteAccount { username: format!("{user}@{host}"), payload: payload.as_object().cloned().unwrap_or_default() });
+            out.push(RemoteAccount {
+                username: format!("{user}@{host}"),
+                payload: payload.as_object().cloned().unwrap_or_default(),
+            });
         }
         Ok(out)
     }
@@ -194,8 +234,14 @@ mod tests {
         assert_eq!(flavour("10.11.19-MariaDB-0+deb12u1"), Flavour::MariaDb);
         assert_eq!(flavour("10.3.39-MariaDB"), Flavour::OldMariaDb);
         assert_eq!(grantee("a'b", "%"), "'a\\'b'@'%'");
-        assert_eq!(password_changed(Some("1795396693".into())), json!("2026-11-23T01:18:13+00:00"));
+        assert_eq!(
+            password_changed(Some("1795396693".into())),
+            json!("2026-11-23T01:18:13+00:00")
+        );
         assert_eq!(password_changed(Some("0".into())), Value::Null);
-        assert_eq!(password_changed(Some("2024-01-02 03:04:05".into())), json!("2024-01-02T03:04:05"));
+        assert_eq!(
+            password_changed(Some("2024-01-02 03:04:05".into())),
+            json!("2024-01-02T03:04:05")
+        );
     }
 }

@@ -5,11 +5,14 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::collections::BTreeMap;
 
-use crate::{CONNECT_TIMEOUT, ConnParams, EngineAdapter, EngineError, RemoteAccount, STATEMENT_TIMEOUT_SECS, like_escape, query_err};
+use crate::{
+    CONNECT_TIMEOUT, ConnParams, EngineAdapter, EngineError, RemoteAccount, STATEMENT_TIMEOUT_SECS,
+    like_escape, query_err,
+};
 
 /// Roles never listed (`domain.md` §2.3).
 pub const EXCLUDE_USERS: [&str; 2] = ["rdsadmin", "rds_superuser"];
@@ -46,9 +49,17 @@ impl PostgresAdapter {
             .port(p.port)
             .username(&p.username)
             .password(&p.password)
-            .database(p.database.as_deref().filter(|d| !d.is_empty()).unwrap_or("postgres"))
+            .database(
+                p.database
+                    .as_deref()
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or("postgres"),
+            )
             .application_name("whalefall")
-            .options([("statement_timeout", format!("{}", STATEMENT_TIMEOUT_SECS * 1000))]);
+            .options([(
+                "statement_timeout",
+                format!("{}", STATEMENT_TIMEOUT_SECS * 1000),
+            )]);
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(CONNECT_TIMEOUT)
@@ -62,7 +73,10 @@ impl PostgresAdapter {
 #[async_trait]
 impl EngineAdapter for PostgresAdapter {
     async fn version(&self) -> Result<String, EngineError> {
-        sqlx::query_scalar::<_, String>("SELECT version()").fetch_one(&self.pool).await.map_err(query_err)
+        sqlx::query_scalar::<_, String>("SELECT version()")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query_err)
     }
 
     async fn list_accounts(&self) -> Result<Vec<RemoteAccount>, EngineError> {
@@ -74,20 +88,30 @@ impl EngineAdapter for PostgresAdapter {
             .fetch_all(&self.pool)
             .await
             .map_err(query_err)?;
-        let memberships = sqlx::query(MEMBERSHIPS_SQL).fetch_all(&self.pool).await.map_err(query_err)?;
+        let memberships = sqlx::query(MEMBERSHIPS_SQL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err)?;
         let mut roles_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for m in memberships {
             let member: String = m.try_get("member").map_err(query_err)?;
             let role: String = m.try_get("role_name").map_err(query_err)?;
             roles_of.entry(member).or_default().push(role);
         }
-        let privs = sqlx::query(DATABASE_PRIVILEGES_SQL).fetch_all(&self.pool).await.map_err(query_err)?;
+        let privs = sqlx::query(DATABASE_PRIVILEGES_SQL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err)?;
         let mut db_privs: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
         for r in privs {
             let user: String = r.try_get("username").map_err(query_err)?;
             let db: String = r.try_get("datname").map_err(query_err)?;
             let mut list = Vec::new();
-            for (col, name) in [("can_connect", "CONNECT"), ("can_create", "CREATE"), ("can_temp", "TEMP")] {
+            for (col, name) in [
+                ("can_connect", "CONNECT"),
+                ("can_create", "CREATE"),
+                ("can_temp", "TEMP"),
+            ] {
                 if r.try_get::<bool, _>(col).map_err(query_err)? {
                     list.push(name);
                 }
@@ -104,7 +128,10 @@ impl EngineAdapter for PostgresAdapter {
             let can_login = b("can_login")?;
             let valid_until: Option<DateTime<Utc>> = r.try_get("valid_until").map_err(query_err)?;
             let all_roles = roles_of.remove(&username).unwrap_or_default();
-            let predefined: Vec<&String> = all_roles.iter().filter(|r| r.starts_with(EXCLUDE_PREFIX)).collect();
+            let predefined: Vec<&String> = all_roles
+                .iter()
+                .filter(|r| r.starts_with(EXCLUDE_PREFIX))
+                .collect();
             let mut ts = Map::new();
             if let Some(v) = valid_until {
                 ts.insert("valid_until".into(), json!(wf_domain::time::iso(&v)));
@@ -126,7 +153,10 @@ impl EngineAdapter for PostgresAdapter {
                 "system_privileges": if is_super { json!(["SUPERUSER"]) } else { json!([]) },
                 "type_specific": ts,
             });
-            out.push(RemoteAccount { username, payload: payload.as_object().cloned().unwrap_or_default() });
+            out.push(RemoteAccount {
+                username,
+                payload: payload.as_object().cloned().unwrap_or_default(),
+            });
         }
         Ok(out)
     }

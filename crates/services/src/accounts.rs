@@ -10,7 +10,8 @@
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, Set, TransactionTrait,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -65,7 +66,11 @@ impl SyncOutcome {
         if self.deactivated > 0 {
             parts.push(format!("移除 {} 个", self.deactivated));
         }
-        let message = if parts.is_empty() { "账户同步完成".to_string() } else { parts.join("、") };
+        let message = if parts.is_empty() {
+            "账户同步完成".to_string()
+        } else {
+            parts.join("、")
+        };
         json!({
             "status": "completed",
             "success": true,
@@ -102,8 +107,12 @@ pub async fn sync_instance(
     inst: &instance::Model,
     session_id: Option<&str>,
 ) -> Result<SyncOutcome, SyncError> {
-    let params = conn_params(db, cipher, inst).await.map_err(|e| SyncError::Connection(e.to_string()))?;
-    let adapter = wf_engines::connect(&params).await.map_err(|e| SyncError::Connection(e.to_string()))?;
+    let params = conn_params(db, cipher, inst)
+        .await
+        .map_err(|e| SyncError::Connection(e.to_string()))?;
+    let adapter = wf_engines::connect(&params)
+        .await
+        .map_err(|e| SyncError::Connection(e.to_string()))?;
     let listed = adapter.list_accounts().await;
     adapter.close().await;
     let remote = listed.map_err(|e| SyncError::Listing(e.to_string()))?;
@@ -116,10 +125,16 @@ pub async fn sync_instance(
 }
 
 /// Increment `sync_count` and set `last_connected` after a successful manual sync.
-pub async fn record_manual_success(db: &DatabaseConnection, instance_id: i32) -> Result<(), sea_orm::DbErr> {
+pub async fn record_manual_success(
+    db: &DatabaseConnection,
+    instance_id: i32,
+) -> Result<(), sea_orm::DbErr> {
     let now = Utc::now();
     instance::Entity::update_many()
-        .col_expr(instance::Column::SyncCount, Expr::col(instance::Column::SyncCount).add(1))
+        .col_expr(
+            instance::Column::SyncCount,
+            Expr::col(instance::Column::SyncCount).add(1),
+        )
         .col_expr(instance::Column::LastConnected, Expr::value(now))
         .col_expr(instance::Column::LastCheckAt, Expr::value(now))
         .filter(instance::Column::Id.eq(instance_id))
@@ -137,7 +152,11 @@ struct LogRow<'a> {
     message: String,
 }
 
-async fn write_log(txn: &DatabaseTransaction, row: LogRow<'_>, session_id: Option<&str>) -> Result<(), sea_orm::DbErr> {
+async fn write_log(
+    txn: &DatabaseTransaction,
+    row: LogRow<'_>,
+    session_id: Option<&str>,
+) -> Result<(), sea_orm::DbErr> {
     account_change_log::ActiveModel {
         instance_id: Set(row.inst.id),
         db_type: Set(row.inst.db_type.clone()),
@@ -157,10 +176,19 @@ async fn write_log(txn: &DatabaseTransaction, row: LogRow<'_>, session_id: Optio
 }
 
 fn categories(snapshot: &Option<Value>) -> Value {
-    snapshot.as_ref().and_then(|s| s.get("categories")).cloned().unwrap_or(Value::Null)
+    snapshot
+        .as_ref()
+        .and_then(|s| s.get("categories"))
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
-async fn apply(txn: &DatabaseTransaction, inst: &instance::Model, remote: Vec<RemoteAccount>, session_id: Option<&str>) -> Result<SyncOutcome, SyncError> {
+async fn apply(
+    txn: &DatabaseTransaction,
+    inst: &instance::Model,
+    remote: Vec<RemoteAccount>,
+    session_id: Option<&str>,
+) -> Result<SyncOutcome, SyncError> {
     let now = Utc::now();
     let db_type = inst.db_type.as_str();
     // ---- phase 1: inventory (domain.md §2.8)
@@ -169,13 +197,19 @@ async fn apply(txn: &DatabaseTransaction, inst: &instance::Model, remote: Vec<Re
         .filter(instance_account::Column::DbType.eq(db_type))
         .all(txn)
         .await?;
-    let mut by_name: HashMap<String, instance_account::Model> = existing.into_iter().map(|a| (a.username.clone(), a)).collect();
+    let mut by_name: HashMap<String, instance_account::Model> = existing
+        .into_iter()
+        .map(|a| (a.username.clone(), a))
+        .collect();
     let perms = account_permission::Entity::find()
         .filter(account_permission::Column::InstanceId.eq(inst.id))
         .filter(account_permission::Column::DbType.eq(db_type))
         .all(txn)
         .await?;
-    let mut perm_by_account: HashMap<i32, account_permission::Model> = perms.into_iter().map(|p| (p.instance_account_id, p)).collect();
+    let mut perm_by_account: HashMap<i32, account_permission::Model> = perms
+        .into_iter()
+        .map(|p| (p.instance_account_id, p))
+        .collect();
 
     let (mut created, mut refreshed, mut reactivated, mut deactivated) = (0i64, 0i64, 0i64, 0i64);
     let mut active: Vec<(i32, RemoteAccount, bool)> = Vec::new(); // (instance_account_id, account, was_reactivated)
@@ -224,7 +258,8 @@ async fn apply(txn: &DatabaseTransaction, inst: &instance::Model, remote: Vec<Re
         }
     }
     // rows not seen: deactivate and record a `delete` change (domain.md §13.1.3)
-    let mut gone: Vec<instance_account::Model> = by_name.into_values().filter(|r| r.is_active).collect();
+    let mut gone: Vec<instance_account::Model> =
+        by_name.into_values().filter(|r| r.is_active).collect();
     gone.sort_by(|a, b| a.username.cmp(&b.username));
     for row in gone {
         let username = row.username.clone();
@@ -236,7 +271,10 @@ async fn apply(txn: &DatabaseTransaction, inst: &instance::Model, remote: Vec<Re
         am.update(txn).await?;
         deactivated += 1;
         let old = perm_by_account.remove(&id);
-        let pd = diff::privilege_diff(&categories(&old.as_ref().and_then(|p| p.permission_snapshot.clone())), &Value::Null);
+        let pd = diff::privilege_diff(
+            &categories(&old.as_ref().and_then(|p| p.permission_snapshot.clone())),
+            &Value::Null,
+        );
         if let Some(p) = old {
             let mut am: account_permission::ActiveModel = p.into();
             am.last_change_type = Set(Some(diff::DELETE.into()));
@@ -244,7 +282,19 @@ async fn apply(txn: &DatabaseTransaction, inst: &instance::Model, remote: Vec<Re
             am.update(txn).await?;
         }
         let message = format!("账户 {username} 已从实例中删除");
-        write_log(txn, LogRow { inst, username: &username, change_type: diff::DELETE, privilege_diff: pd, other_diff: vec![], message }, session_id).await?;
+        write_log(
+            txn,
+            LogRow {
+                inst,
+                username: &username,
+                change_type: diff::DELETE,
+                privilege_diff: pd,
+                other_diff: vec![],
+                message,
+            },
+            session_id,
+        )
+        .await?;
     }
     let active_names: Vec<String> = active.iter().map(|(_, a, _)| a.username.clone()).collect();
     let inventory = json!({
@@ -264,7 +314,10 @@ async fn apply(txn: &DatabaseTransaction, inst: &instance::Model, remote: Vec<Re
     for (account_id, acc, was_reactivated) in &active {
         let snap = snapshot::build_snapshot(db_type, &acc.payload);
         let facts = snapshot::build_facts(db_type, &snap, now);
-        let type_specific = snap.get("type_specific").and_then(|t| t.get(db_type)).cloned();
+        let type_specific = snap
+            .get("type_specific")
+            .and_then(|t| t.get(db_type))
+            .cloned();
         let is_super = snapshot::has_capability(&facts, "SUPERUSER");
         let is_locked = snapshot::has_capability(&facts, "LOCKED");
         match perm_by_account.remove(account_id) {
@@ -289,15 +342,36 @@ async fn apply(txn: &DatabaseTransaction, inst: &instance::Model, remote: Vec<Re
                 }
                 .insert(txn)
                 .await?;
-                write_log(txn, LogRow { inst, username: &acc.username, change_type: diff::ADD, privilege_diff: pd, other_diff: od, message }, session_id).await?;
+                write_log(
+                    txn,
+                    LogRow {
+                        inst,
+                        username: &acc.username,
+                        change_type: diff::ADD,
+                        privilege_diff: pd,
+                        other_diff: od,
+                        message,
+                    },
+                    session_id,
+                )
+                .await?;
                 c_created += 1;
             }
             Some(old) => {
-                let old_snap = old.permission_snapshot.clone().filter(snapshot::is_v4).unwrap_or(Value::Null);
+                let old_snap = old
+                    .permission_snapshot
+                    .clone()
+                    .filter(snapshot::is_v4)
+                    .unwrap_or(Value::Null);
                 let old_facts = old.permission_facts.clone().unwrap_or(Value::Null);
-                let pd = diff::privilege_diff(&categories(&Some(old_snap.clone())), &snap["categories"]);
+                let pd =
+                    diff::privilege_diff(&categories(&Some(old_snap.clone())), &snap["categories"]);
                 let od = diff::other_diff(db_type, &old_snap, &old_facts, &snap, &facts);
-                let kind = if *was_reactivated { Some(diff::REACTIVATE) } else { diff::change_type(&pd, &od) };
+                let kind = if *was_reactivated {
+                    Some(diff::REACTIVATE)
+                } else {
+                    diff::change_type(&pd, &od)
+                };
                 let mut am: account_permission::ActiveModel = old.into();
                 am.last_sync_time = Set(Some(now));
                 match kind {
@@ -315,8 +389,11 @@ async fn apply(txn: &DatabaseTransaction, inst: &instance::Model, remote: Vec<Re
                         am.last_change_time = Set(Some(now));
                         am.update(txn).await?;
                         let message = if kind == diff::REACTIVATE {
-                            let detail = diff::message(&acc.username, diff::MODIFY_PRIVILEGE, &pd, &od);
-                            let tail = detail.strip_prefix(&format!("账户 {} ", acc.username)).unwrap_or("");
+                            let detail =
+                                diff::message(&acc.username, diff::MODIFY_PRIVILEGE, &pd, &od);
+                            let tail = detail
+                                .strip_prefix(&format!("账户 {} ", acc.username))
+                                .unwrap_or("");
                             if pd.is_empty() && od.is_empty() {
                                 format!("账户 {} 重新出现在实例中", acc.username)
                             } else {
@@ -325,7 +402,19 @@ async fn apply(txn: &DatabaseTransaction, inst: &instance::Model, remote: Vec<Re
                         } else {
                             diff::message(&acc.username, kind, &pd, &od)
                         };
-                        write_log(txn, LogRow { inst, username: &acc.username, change_type: kind, privilege_diff: pd, other_diff: od, message }, session_id).await?;
+                        write_log(
+                            txn,
+                            LogRow {
+                                inst,
+                                username: &acc.username,
+                                change_type: kind,
+                                privilege_diff: pd,
+                                other_diff: od,
+                                message,
+                            },
+                            session_id,
+                        )
+                        .await?;
                         c_updated += 1;
                     }
                 }
@@ -352,6 +441,10 @@ async fn apply(txn: &DatabaseTransaction, inst: &instance::Model, remote: Vec<Re
         reactivated,
         deactivated,
         updated: c_updated,
-        processed: if active.is_empty() { 0 } else { c_created + c_updated },
+        processed: if active.is_empty() {
+            0
+        } else {
+            c_created + c_updated
+        },
     })
 }

@@ -20,7 +20,11 @@ pub enum ParamsError {
 
 /// Build connection parameters of an instance: credential username and decrypted password
 /// (no credential → empty user/password; Oracle usernames lose anything after `/`).
-pub async fn conn_params(db: &DatabaseConnection, cipher: &CredentialCipher, inst: &instance::Model) -> Result<ConnParams, ParamsError> {
+pub async fn conn_params(
+    db: &DatabaseConnection,
+    cipher: &CredentialCipher,
+    inst: &instance::Model,
+) -> Result<ConnParams, ParamsError> {
     let (mut username, password) = match inst.credential_id {
         Some(cid) => match credential::Entity::find_by_id(cid).one(db).await? {
             Some(c) => (c.username.clone(), cipher.decrypt(&c.password)?),
@@ -68,11 +72,25 @@ pub async fn test_connection(
 ) -> Result<Result<Value, TestFailure>, sea_orm::DbErr> {
     let error_id = uuid::Uuid::new_v4().simple().to_string();
     let outcome: Result<String, (&'static str, String, String)> = async {
-        let params = conn_params(db, cipher, inst).await.map_err(|e| ("CONNECTION_FAILED", "CredentialError".to_string(), e.to_string()))?;
-        let adapter = wf_engines::connect(&params).await.map_err(|e| ("CONNECTION_FAILED", e.kind().to_string(), e.to_string()))?;
+        let params = conn_params(db, cipher, inst).await.map_err(|e| {
+            (
+                "CONNECTION_FAILED",
+                "CredentialError".to_string(),
+                e.to_string(),
+            )
+        })?;
+        let adapter = wf_engines::connect(&params)
+            .await
+            .map_err(|e| ("CONNECTION_FAILED", e.kind().to_string(), e.to_string()))?;
         let v = adapter.version().await;
         adapter.close().await;
-        v.map_err(|e: EngineError| ("CONNECTION_TEST_FAILED", e.kind().to_string(), e.to_string()))
+        v.map_err(|e: EngineError| {
+            (
+                "CONNECTION_TEST_FAILED",
+                e.kind().to_string(),
+                e.to_string(),
+            )
+        })
     }
     .await;
     let now = Utc::now();
@@ -107,7 +125,12 @@ pub async fn test_connection(
                 am.last_connection_error = Set(Some(detail.chars().take(2000).collect()));
                 am.update(db).await?;
             }
-            Ok(Err(TestFailure { error_code: code, error_id, error_type: kind, detail }))
+            Ok(Err(TestFailure {
+                error_code: code,
+                error_id,
+                error_type: kind,
+                detail,
+            }))
         }
     }
 }

@@ -62,14 +62,20 @@ mod tests {
 
     #[test]
     fn reads_the_originals_ciphertexts() {
-        let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/compat.json"))
-            .expect("shared/vectors/compat.json beside the project");
+        let raw = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/vectors/compat.json"
+        ))
+        .expect("shared/vectors/compat.json beside the project");
         let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
         let c = CredentialCipher::new(v["fernet"]["key"].as_str().unwrap()).unwrap();
         let creds = v["fernet"]["credentials"].as_array().unwrap();
         assert_eq!(creds.len(), 3);
         for item in creds {
-            assert_eq!(c.decrypt(item["stored"].as_str().unwrap()).unwrap(), item["plaintext"].as_str().unwrap());
+            assert_eq!(
+                c.decrypt(item["stored"].as_str().unwrap()).unwrap(),
+                item["plaintext"].as_str().unwrap()
+            );
         }
         let other = CredentialCipher::new(&CredentialCipher::generate_key()).unwrap();
         assert!(other.decrypt(creds[0]["stored"].as_str().unwrap()).is_err());

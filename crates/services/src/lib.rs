@@ -2,6 +2,7 @@
 //! synchronisation (`domain.md` §2, §3, §9). Handlers call these; they own no HTTP concerns.
 
 pub mod accounts;
+pub mod admin;
 pub mod connection;
 pub mod crypto;
 pub mod passwords;

@@ -40,10 +40,17 @@ mod tests {
 
     #[test]
     fn reads_the_originals_hashes() {
-        let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/compat.json")).unwrap();
+        let raw = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/vectors/compat.json"
+        ))
+        .unwrap();
         let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
         for item in v["bcrypt"].as_array().unwrap() {
-            assert!(verify(item["password"].as_str().unwrap(), item["hash"].as_str().unwrap()));
+            assert!(verify(
+                item["password"].as_str().unwrap(),
+                item["hash"].as_str().unwrap()
+            ));
             assert!(!verify("wrong", item["hash"].as_str().unwrap()));
         }
         assert!(!verify("x", "not-a-hash"));

@@ -16,7 +16,11 @@ pub use migration::Migrator;
 
 /// Connect to the app store. `sqlite://path` URLs create the file (and its folder) when missing;
 /// `postgres://` / `postgresql://` (also SQLAlchemy-style `postgresql+psycopg://`) select PostgreSQL.
-pub async fn connect(url: &str, max_connections: u32, timeout_secs: u64) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    timeout_secs: u64,
+) -> Result<DatabaseConnection, DbErr> {
     let url = normalize_url(url);
     if let Some(path) = url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap_or(path);
@@ -33,10 +37,14 @@ pub async fn connect(url: &str, max_connections: u32, timeout_secs: u64) -> Resu
     };
     let is_sqlite = url.starts_with("sqlite:");
     let mut opts = ConnectOptions::new(url);
-    opts.max_connections(if is_sqlite { max_connections.min(8) } else { max_connections })
-        .min_connections(1)
-        .acquire_timeout(Duration::from_secs(timeout_secs))
-        .sqlx_logging(false);
+    opts.max_connections(if is_sqlite {
+        max_connections.min(8)
+    } else {
+        max_connections
+    })
+    .min_connections(1)
+    .acquire_timeout(Duration::from_secs(timeout_secs))
+    .sqlx_logging(false);
     let db = Database::connect(opts).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
         use sea_orm::ConnectionTrait;
@@ -50,7 +58,10 @@ pub async fn connect(url: &str, max_connections: u32, timeout_secs: u64) -> Resu
 /// Accept SQLAlchemy-style URLs of the original (`postgresql+psycopg://`, `sqlite:///rel/path`).
 pub fn normalize_url(url: &str) -> String {
     let url = url.trim();
-    if let Some(rest) = url.strip_prefix("postgresql+psycopg://").or_else(|| url.strip_prefix("postgresql+psycopg2://")) {
+    if let Some(rest) = url
+        .strip_prefix("postgresql+psycopg://")
+        .or_else(|| url.strip_prefix("postgresql+psycopg2://"))
+    {
         return format!("postgres://{rest}");
     }
     if let Some(rest) = url.strip_prefix("sqlite:///") {

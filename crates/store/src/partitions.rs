@@ -14,7 +14,8 @@ pub const TABLES: [&str; 4] = [
 /// First day of the month `offset` months after the month of `d`.
 pub fn month_start(d: NaiveDate, offset: i32) -> NaiveDate {
     let idx = d.year() * 12 + d.month0() as i32 + offset;
-    NaiveDate::from_ymd_opt(idx.div_euclid(12), idx.rem_euclid(12) as u32 + 1, 1).expect("valid month")
+    NaiveDate::from_ymd_opt(idx.div_euclid(12), idx.rem_euclid(12) as u32 + 1, 1)
+        .expect("valid month")
 }
 
 /// Create the partitions of the current China-time month and `months_ahead` following months
@@ -23,7 +24,9 @@ pub async fn ensure_partitions(db: &DatabaseConnection, months_ahead: i32) -> Re
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
-    let today = Utc::now().with_timezone(&wf_domain::time::china()).date_naive();
+    let today = Utc::now()
+        .with_timezone(&wf_domain::time::china())
+        .date_naive();
     for offset in 0..=months_ahead {
         let start = month_start(today, offset);
         let end = month_start(today, offset + 1);
@@ -45,8 +48,17 @@ mod tests {
     #[test]
     fn months() {
         let d = NaiveDate::from_ymd_opt(2026, 12, 15).unwrap();
-        assert_eq!(month_start(d, 0), NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
-        assert_eq!(month_start(d, 1), NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
-        assert_eq!(month_start(d, -12), NaiveDate::from_ymd_opt(2025, 12, 1).unwrap());
+        assert_eq!(
+            month_start(d, 0),
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+        );
+        assert_eq!(
+            month_start(d, 1),
+            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()
+        );
+        assert_eq!(
+            month_start(d, -12),
+            NaiveDate::from_ymd_opt(2025, 12, 1).unwrap()
+        );
     }
 }

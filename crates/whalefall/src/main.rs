@@ -1,1 +1,164 @@
-fn main() {}
+//! The `whalefall` binary: `serve`, `migrate`, `create-admin`.
+//!
+//! Configuration comes from the environment and an optional `.env` file (variable names of
+//! `domain.md` §10). Without `DATABASE_URL` the store is the SQLite file
+//! `userdata/whalefall_dev.db`.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use wf_api::{AppState, Settings};
+use wf_services::admin::{Bootstrap, ensure_admin};
+
+#[derive(Parser)]
+#[command(
+    name = "whalefall",
+    version,
+    about = "鲸落 WhaleFall — multi-engine DBA platform"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the store, bootstrap the admin and serve the API.
+    Serve {
+        /// Listen address (default `WHALEFALL_BIND` or 127.0.0.1:5001).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Apply migrations (and create the current/next month partitions on PostgreSQL).
+    Migrate,
+    /// Create the `admin` user if missing (password from `--password`,
+    /// `DEFAULT_ADMIN_PASSWORD`, or generated and printed once).
+    CreateAdmin {
+        #[arg(long)]
+        password: Option<String>,
+    },
+}
+
+fn init_tracing(level: &str) {
+    let level = match level {
+        "WARNING" | "WARN" => "warn",
+        "ERROR" | "CRITICAL" => "error",
+        "DEBUG" => "debug",
+        _ => "info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn,sea_orm=warn"))
+    });
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+async fn bootstrap_admin(
+    db: &sea_orm::DatabaseConnection,
+    settings: &Settings,
+    explicit: Option<&str>,
+) -> anyhow::Result<()> {
+    let pw = explicit
+        .map(String::from)
+        .or_else(|| settings.default_admin_password.clone());
+    if let Some(p) = &pw {
+        wf_domain::password::check_strength(p)
+            .map_err(|m| anyhow::anyhow!("管理员密码不符合密码策略: {m}"))?;
+    }
+    match ensure_admin(db, pw.as_deref(), settings.bcrypt_log_rounds).await? {
+        Bootstrap::Exists => tracing::info!("admin user present"),
+        Bootstrap::CreatedFromEnv => {
+            tracing::info!("admin user created from the configured password")
+        }
+        Bootstrap::CreatedGenerated(p) => {
+            tracing::info!(
+                length = p.len(),
+                "admin user created with a generated password"
+            );
+            println!("==================================================");
+            println!(" 初始管理员已创建 / initial admin created");
+            println!("   username: admin");
+            println!("   password: {p}");
+            println!(" (shown once; change it after the first login)");
+            println!("==================================================");
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown signal received; draining connections");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let mut settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    init_tracing(&settings.log_level);
+    if !settings.is_production() {
+        let generated = settings
+            .ensure_local_secrets()
+            .context("writing userdata/secret_keys.json")?;
+        if !generated.is_empty() {
+            tracing::warn!(keys = ?generated, "generated local secrets in userdata/secret_keys.json (set them in the environment for production)");
+        }
+    }
+    tracing::info!(store = %wf_api::config::redact_url(&settings.database_url), env = %settings.app_env, "starting");
+    let db = wf_store::connect(
+        &settings.database_url,
+        settings.db_max_connections,
+        settings.db_connection_timeout,
+    )
+    .await
+    .context("connecting to the app store (DATABASE_URL)")?;
+    match cli.command {
+        Command::Migrate => {
+            wf_store::migrate(&db).await.context("migrating")?;
+            println!("migrations applied");
+        }
+        Command::CreateAdmin { password } => {
+            wf_store::migrate(&db).await.context("migrating")?;
+            bootstrap_admin(&db, &settings, password.as_deref()).await?;
+        }
+        Command::Serve { bind } => {
+            wf_store::migrate(&db).await.context("migrating")?;
+            bootstrap_admin(&db, &settings, None).await?;
+            let bind = bind.unwrap_or_else(|| settings.bind.clone());
+            let state = AppState::new(settings, db)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let app = wf_api::router(state);
+            let listener = tokio::net::TcpListener::bind(&bind)
+                .await
+                .with_context(|| format!("binding {bind}"))?;
+            tracing::info!(%bind, "listening");
+            println!("WhaleFall listening on http://{bind}/api/v1/");
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -27,8 +27,20 @@ impl MigrationName for M0001Baseline {
 pub fn render_schema(backend: DbBackend) -> String {
     let base = include_str!("schema.sql");
     let (pk, bigpk, ts, json, now) = match backend {
-        DbBackend::Postgres => ("SERIAL PRIMARY KEY", "BIGSERIAL PRIMARY KEY", "timestamptz", "jsonb", "now()"),
-        _ => ("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER PRIMARY KEY AUTOINCREMENT", "TEXT", "TEXT", "CURRENT_TIMESTAMP"),
+        DbBackend::Postgres => (
+            "SERIAL PRIMARY KEY",
+            "BIGSERIAL PRIMARY KEY",
+            "timestamptz",
+            "jsonb",
+            "now()",
+        ),
+        _ => (
+            "INTEGER PRIMARY KEY AUTOINCREMENT",
+            "INTEGER PRIMARY KEY AUTOINCREMENT",
+            "TEXT",
+            "TEXT",
+            "CURRENT_TIMESTAMP",
+        ),
     };
     let capacity = match backend {
         DbBackend::Postgres => include_str!("capacity_postgres.sql"),
@@ -47,13 +59,19 @@ impl MigrationTrait for M0001Baseline {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         let sql = render_schema(manager.get_database_backend());
-        for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty() && !s.lines().all(|l| l.trim().starts_with("--"))) {
+        for stmt in sql
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && !s.lines().all(|l| l.trim().starts_with("--")))
+        {
             db.execute_unprepared(stmt).await?;
         }
         Ok(())
     }
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
-        Err(DbErr::Migration("the baseline cannot be rolled back".into()))
+        Err(DbErr::Migration(
+            "the baseline cannot be rolled back".into(),
+        ))
     }
 }

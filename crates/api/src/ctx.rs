@@ -1,0 +1,204 @@
+//! Per-request context: session, current user, permission checks and the endpoint CSRF
+//! re-check, in the order of `api-v1.md` §2.7 (login 401 → permission 403 → CSRF 403).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
+use sea_orm::EntityTrait;
+use serde_json::Value;
+use wf_domain::AppError;
+use wf_store::entity::user;
+
+use crate::error::ApiError;
+use crate::payload::Payload;
+use crate::session::{CsrfError, SessionHandle};
+use crate::state::AppState;
+
+/// Client address after trusted-proxy processing, inserted by the envelope middleware.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+/// Permission decision of `api-v1.md` §2.7 / `domain.md` §9.3.
+pub fn has_permission(role: &str, perm: &str) -> bool {
+    match role {
+        "admin" => true,
+        "user" => matches!(
+            perm,
+            "view"
+                | "instance_management.instance_list.view"
+                | "instance_management.instance_list.sync_capacity"
+        ),
+        "guest" => perm == "view",
+        _ => false,
+    }
+}
+
+/// Request context extractor.
+pub struct Ctx {
+    pub session: SessionHandle,
+    pub headers: HeaderMap,
+    pub method: Method,
+    pub ip: String,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Ctx {
+            session: parts
+                .extensions
+                .get::<SessionHandle>()
+                .cloned()
+                .unwrap_or_default(),
+            headers: parts.headers.clone(),
+            method: parts.method.clone(),
+            ip: parts
+                .extensions
+                .get::<ClientIp>()
+                .map(|c| c.0.clone())
+                .unwrap_or_else(|| "127.0.0.1".into()),
+        })
+    }
+}
+
+impl Ctx {
+    /// The logged-in, active user, if any. Deactivated users lose their session
+    /// (`domain.md` §13.6.43).
+    pub async fn user(&self, st: &AppState) -> Result<Option<user::Model>, ApiError> {
+        let Some(uid) = self.session.get().uid else {
+            return Ok(None);
+        };
+        let u = user::Entity::find_by_id(uid).one(&st.db).await?;
+        Ok(u.filter(|u| u.is_active))
+    }
+
+    /// 401 `AUTHENTICATION_REQUIRED` unless logged in.
+    pub async fn require_login(&self, st: &AppState) -> Result<user::Model, ApiError> {
+        self.user(st)
+            .await?
+            .ok_or_else(|| AppError::login_required().into())
+    }
+
+    /// Login check then permission check (403 `PERMISSION_REQUIRED`).
+    pub async fn authorize(&self, st: &AppState, perm: &str) -> Result<user::Model, ApiError> {
+        let u = self.require_login(st).await?;
+        if !has_permission(&u.role, perm) {
+            return Err(AppError::permission_required(perm).into());
+        }
+        Ok(u)
+    }
+
+    /// Endpoint CSRF re-check: token from `X-CSRFToken`, then a JSON body `csrf_token`, then
+    /// the form field. Missing → 403 `CSRF_MISSING`; invalid → 403 `CSRF_INVALID`.
+    pub fn csrf(&self, st: &AppState, payload: Option<&Payload>) -> Result<(), ApiError> {
+        let token = self
+            .headers
+            .get("x-csrftoken")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+            .filter(|s| !s.is_empty())
+            .or_else(|| {
+                payload
+                    .and_then(|p| p.get("csrf_token"))
+                    .and_then(Value::as_str)
+                    .map(String::from)
+                    .filter(|s| !s.is_empty())
+            });
+        let Some(token) = token else {
+            return Err(AppError::authorization("缺少 CSRF 令牌")
+                .code("CSRF_MISSING")
+                .into());
+        };
+        match st.keys.check_csrf(
+            &token,
+            self.session.get().csrf.as_deref(),
+            chrono::Utc::now().timestamp(),
+        ) {
+            Ok(()) => Ok(()),
+            Err(CsrfError::Missing) => Err(AppError::authorization("缺少 CSRF 令牌")
+                .code("CSRF_MISSING")
+                .into()),
+            Err(_) => Err(AppError::authorization("CSRF 令牌无效,请刷新后重试")
+                .code("CSRF_INVALID")
+                .into()),
+        }
+    }
+
+    /// Permission check followed by the endpoint CSRF re-check (write endpoints).
+    pub async fn authorize_write(
+        &self,
+        st: &AppState,
+        perm: &str,
+        payload: Option<&Payload>,
+    ) -> Result<user::Model, ApiError> {
+        let u = self.authorize(st, perm).await?;
+        self.csrf(st, payload)?;
+        Ok(u)
+    }
+
+    /// True when the caller is an admin (connection error details).
+    pub async fn is_admin(&self, st: &AppState) -> bool {
+        matches!(self.user(st).await, Ok(Some(u)) if u.role == "admin")
+    }
+}
+
+/// Parse an integer path segment like Flask's `<int:…>`: anything but ASCII digits is a
+/// framework 404; values beyond `i32` are returned as `None` (no such row).
+pub fn path_id(raw: &str) -> Result<Option<i32>, ApiError> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::framework_not_found().into());
+    }
+    Ok(raw.parse::<i64>().ok().and_then(|v| i32::try_from(v).ok()))
+}
+
+/// Page number rule: non-integer → 1; values < 1 become 1 (`api-v1.md` §2.10).
+pub fn page_param(v: Option<&String>) -> u64 {
+    v.and_then(|s| s.trim().parse::<i64>().ok())
+        .map(|n| n.max(1) as u64)
+        .unwrap_or(1)
+}
+
+/// Page size rule: non-integer → default; clamped to `[1, max]`.
+pub fn page_size_param(v: Option<&String>, default: u64, max: u64) -> u64 {
+    v.and_then(|s| s.trim().parse::<i64>().ok())
+        .map(|n| n.clamp(1, max as i64) as u64)
+        .unwrap_or(default)
+}
+
+/// Boolean query parameter: `true/1/on/yes` (case-insensitive) are true.
+pub fn bool_param(v: Option<&String>) -> bool {
+    v.map(|s| {
+        matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "true" | "1" | "on" | "yes"
+        )
+    })
+    .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn params() {
+        assert!(has_permission("admin", "scheduler.manage"));
+        assert!(has_permission("user", "view"));
+        assert!(!has_permission("user", "create"));
+        assert!(!has_permission("viewer", "view"));
+        assert!(path_id("12").unwrap() == Some(12));
+        assert!(path_id("99999999999").unwrap().is_none());
+        assert!(path_id("-1").is_err());
+        assert!(path_id("abc").is_err());
+        assert_eq!(page_param(Some(&"0".into())), 1);
+        assert_eq!(page_param(Some(&"x".into())), 1);
+        assert_eq!(page_size_param(Some(&"500".into()), 20, 100), 100);
+        assert_eq!(page_size_param(Some(&"-3".into()), 20, 100), 1);
+        assert_eq!(page_size_param(None, 20, 100), 20);
+        assert!(bool_param(Some(&"Yes".into())));
+        assert!(!bool_param(Some(&"nope".into())));
+    }
+}

@@ -1,0 +1,44 @@
+//! Success envelope (`api-v1.md` §2.3).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// `200` with `data`.
+pub fn ok(message: &str, data: Value) -> Response {
+    with_status(StatusCode::OK, message, Some(data))
+}
+
+/// `200` without `data`.
+pub fn ok_empty(message: &str) -> Response {
+    with_status(StatusCode::OK, message, None)
+}
+
+/// `201` with `data`.
+pub fn created(message: &str, data: Value) -> Response {
+    with_status(StatusCode::CREATED, message, Some(data))
+}
+
+/// Any status with optional `data`.
+pub fn with_status(status: StatusCode, message: &str, data: Option<Value>) -> Response {
+    let mut body = Map::new();
+    body.insert("success".into(), json!(true));
+    body.insert("error".into(), json!(false));
+    body.insert("message".into(), json!(message));
+    body.insert("timestamp".into(), json!(wf_domain::time::envelope_now()));
+    if let Some(d) = data {
+        body.insert("data".into(), d);
+    }
+    (status, axum::Json(Value::Object(body))).into_response()
+}
+
+/// Standard page object `{items, total, page, pages, limit}` (`api-v1.md` §2.10);
+/// `pages` is 0 when `total` is 0.
+pub fn page(items: Vec<Value>, total: u64, page: u64, limit: u64) -> Value {
+    let pages = if total == 0 {
+        0
+    } else {
+        total.div_ceil(limit.max(1))
+    };
+    json!({"items": items, "total": total, "page": page, "pages": pages, "limit": limit})
+}

@@ -1,0 +1,239 @@
+//! The OpenAPI document: utoipa describes every route (OpenAPI 3.1) and [`swagger2`] converts
+//! it to the Swagger 2.0 document the contract serves (`api-v1.md` §2.1). No crate does this
+//! conversion, so it is a small serde_json transformation.
+
+use serde_json::{Map, Value, json};
+use std::sync::OnceLock;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::routes;
+
+/// Success envelope (`api-v1.md` §2.3).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SuccessEnvelope {
+    success: bool,
+    error: bool,
+    message: String,
+    /// UTC ISO-8601 with microseconds.
+    timestamp: String,
+    data: Option<serde_json::Value>,
+}
+
+/// Error envelope (`api-v1.md` §2.4).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorEnvelope {
+    success: bool,
+    error: bool,
+    error_id: String,
+    category: String,
+    severity: String,
+    message_code: String,
+    message: String,
+    timestamp: String,
+    recoverable: bool,
+    suggestions: Vec<String>,
+    context: serde_json::Value,
+    extra: Option<serde_json::Value>,
+}
+
+/// Generic JSON object request body; fields are described in `api-v1.md` §4.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct JsonObject {
+    #[schema(additional_properties)]
+    fields: Option<Map<String, serde_json::Value>>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        routes::discovery::root,
+        routes::auth::csrf_token, routes::auth::login, routes::auth::logout, routes::auth::change_password,
+        routes::auth::refresh, routes::auth::me,
+        routes::health::ping, routes::health::basic, routes::health::health, routes::health::detailed,
+        routes::health::cache, routes::health::app_info,
+        routes::instances::list, routes::instances::create, routes::instances::detail, routes::instances::update,
+        routes::instances::delete, routes::instances::restore,
+        routes::accounts::instance_accounts, routes::accounts::instance_account_permissions,
+        routes::accounts::instance_account_history, routes::accounts::ledgers, routes::accounts::ledger_permissions,
+        routes::accounts::sync_one,
+        routes::connections::test, routes::connections::validate_params, routes::connections::batch_test,
+        routes::connections::status,
+        routes::credentials::list, routes::credentials::create, routes::credentials::detail,
+        routes::credentials::update, routes::credentials::delete,
+        routes::users::list, routes::users::create, routes::users::detail, routes::users::update,
+        routes::users::delete, routes::users::stats,
+    ),
+    components(schemas(SuccessEnvelope, ErrorEnvelope, JsonObject)),
+    tags(
+        (name = "auth"), (name = "health"), (name = "admin"), (name = "instances"), (name = "connections"),
+        (name = "credentials"), (name = "accounts"), (name = "users"),
+    )
+)]
+struct ApiDoc;
+
+fn convert_schema(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => {
+            let mut out = Map::new();
+            for (k, val) in o {
+                match (k.as_str(), val) {
+                    ("$ref", Value::String(r)) => {
+                        out.insert(
+                            k.clone(),
+                            json!(r.replace("#/components/schemas/", "#/definitions/")),
+                        );
+                    }
+                    ("type", Value::Array(types)) => {
+                        let non_null: Vec<&Value> = types
+                            .iter()
+                            .filter(|t| t.as_str() != Some("null"))
+                            .collect();
+                        out.insert(
+                            "type".into(),
+                            non_null
+                                .first()
+                                .map(|t| (*t).clone())
+                                .unwrap_or(json!("object")),
+                        );
+                        if non_null.len() < types.len() {
+                            out.insert("x-nullable".into(), json!(true));
+                        }
+                    }
+                    ("oneOf" | "anyOf", Value::Array(alts)) => {
+                        // Swagger 2.0 has no oneOf: keep the first non-null alternative.
+                        if let Some(first) = alts
+                            .iter()
+                            .find(|a| a.get("type").and_then(Value::as_str) != Some("null"))
+                        {
+                            if let Value::Object(f) = convert_schema(first) {
+                                out.extend(f);
+                            }
+                        }
+                        out.insert("x-nullable".into(), json!(true));
+                    }
+                    ("examples" | "const" | "contentMediaType", _) => {}
+                    _ => {
+                        out.insert(k.clone(), convert_schema(val));
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(convert_schema).collect()),
+        other => other.clone(),
+    }
+}
+
+fn convert_operation(op: &Value) -> Value {
+    let mut out = Map::new();
+    for k in ["tags", "summary", "description", "operationId"] {
+        if let Some(v) = op.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    let mut params = Vec::new();
+    for p in op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let mut np = Map::new();
+        for k in ["name", "in", "required", "description"] {
+            if let Some(v) = p.get(k) {
+                np.insert(k.into(), v.clone());
+            }
+        }
+        let schema = convert_schema(p.get("schema").unwrap_or(&json!({"type": "string"})));
+        for k in ["type", "format", "minimum", "maximum"] {
+            if let Some(v) = schema.get(k) {
+                np.insert(k.into(), v.clone());
+            }
+        }
+        if !np.contains_key("type") {
+            np.insert("type".into(), json!("string"));
+        }
+        params.push(Value::Object(np));
+    }
+    if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") {
+        params.push(json!({"name": "payload", "in": "body", "required": true, "schema": convert_schema(schema)}));
+    }
+    if !params.is_empty() {
+        out.insert("parameters".into(), Value::Array(params));
+    }
+    let mut responses = Map::new();
+    for (code, r) in op
+        .get("responses")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let mut nr = Map::new();
+        nr.insert(
+            "description".into(),
+            r.get("description").cloned().unwrap_or(json!("")),
+        );
+        if let Some(s) = r
+            .get("content")
+            .and_then(Value::as_object)
+            .and_then(|c| c.values().next())
+            .and_then(|m| m.get("schema"))
+        {
+            nr.insert("schema".into(), convert_schema(s));
+        }
+        responses.insert(code.clone(), Value::Object(nr));
+    }
+    responses.entry("default").or_insert(
+        json!({"description": "error envelope", "schema": {"$ref": "#/definitions/ErrorEnvelope"}}),
+    );
+    out.insert("responses".into(), Value::Object(responses));
+    Value::Object(out)
+}
+
+/// Convert an OpenAPI 3.x JSON document to Swagger 2.0 with `basePath` `/api/v1`.
+pub fn to_swagger2(doc: &Value, title: &str, version: &str) -> Value {
+    let mut paths = Map::new();
+    for (path, item) in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let rel = path.strip_prefix("/api/v1").unwrap_or(path);
+        let rel = if rel.is_empty() { "/" } else { rel };
+        let mut ops = Map::new();
+        for (method, op) in item.as_object().into_iter().flatten() {
+            if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
+                ops.insert(method.clone(), convert_operation(op));
+            }
+        }
+        paths.insert(rel.to_string(), Value::Object(ops));
+    }
+    let definitions = doc
+        .pointer("/components/schemas")
+        .map(convert_schema)
+        .unwrap_or(json!({}));
+    let tags = doc.get("tags").cloned().unwrap_or(json!([]));
+    json!({
+        "swagger": "2.0",
+        "basePath": "/api/v1",
+        "info": {"title": title, "version": version},
+        "consumes": ["application/json"],
+        "produces": ["application/json"],
+        "tags": tags,
+        "paths": paths,
+        "definitions": definitions,
+    })
+}
+
+/// The served Swagger 2.0 document (built once).
+pub fn swagger2(title: &str, version: &str) -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let v3 = serde_json::to_value(ApiDoc::openapi()).unwrap_or(json!({}));
+        to_swagger2(&v3, title, version)
+    })
+}

@@ -1,0 +1,188 @@
+//! Lenient request bodies (`api-v1.md` §2.2): JSON with `Content-Type: application/json`
+//! (malformed → empty object), form-urlencoded and multipart text fields. A well-formed JSON
+//! body that is not an object is flagged so endpoints answer 400 instead of failing later.
+
+use axum::extract::{FromRequest, Request};
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use wf_domain::AppError;
+
+use crate::error::ApiError;
+
+/// How the body was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Json,
+    Form,
+    Empty,
+}
+
+/// Parsed body as a JSON object.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    pub map: Map<String, Value>,
+    pub kind: BodyKind,
+    /// True when a well-formed JSON body was not an object (e.g. an array).
+    pub not_object: bool,
+    /// True when the JSON body was missing, empty or malformed.
+    pub empty: bool,
+}
+
+impl Payload {
+    /// Field value, if present.
+    pub fn get(&self, k: &str) -> Option<&Value> {
+        self.map.get(k)
+    }
+    /// True when the key is present (even if null).
+    pub fn has(&self, k: &str) -> bool {
+        self.map.contains_key(k)
+    }
+    /// String field: strings as is, numbers and booleans as text, null/objects → None.
+    pub fn text(&self, k: &str) -> Option<String> {
+        match self.map.get(k)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+    /// Trimmed string field, empty → None.
+    pub fn trimmed(&self, k: &str) -> Option<String> {
+        self.text(k)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
+    /// 400 `请求数据格式必须是 JSON 对象` when the JSON body was not an object.
+    pub fn require_object(&self) -> Result<(), ApiError> {
+        if self.not_object {
+            Err(AppError::validation("请求数据格式必须是 JSON 对象").into())
+        } else {
+            Ok(())
+        }
+    }
+    /// Parse raw bytes with a content type.
+    pub fn parse(content_type: &str, body: &Bytes) -> Self {
+        let ct = content_type.to_ascii_lowercase();
+        if ct.starts_with("application/json") || ct.contains("+json") {
+            return match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(map)) => Payload {
+                    map,
+                    kind: BodyKind::Json,
+                    not_object: false,
+                    empty: false,
+                },
+                Ok(_) => Payload {
+                    map: Map::new(),
+                    kind: BodyKind::Json,
+                    not_object: true,
+                    empty: false,
+                },
+                Err(_) => Payload {
+                    map: Map::new(),
+                    kind: BodyKind::Json,
+                    not_object: false,
+                    empty: true,
+                },
+            };
+        }
+        if ct.starts_with("application/x-www-form-urlencoded") {
+            let map = form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                .collect();
+            return Payload {
+                map,
+                kind: BodyKind::Form,
+                not_object: false,
+                empty: false,
+            };
+        }
+        if ct.starts_with("multipart/form-data") {
+            let map = multipart_fields(content_type, body.clone());
+            return Payload {
+                map,
+                kind: BodyKind::Form,
+                not_object: false,
+                empty: false,
+            };
+        }
+        Payload {
+            map: Map::new(),
+            kind: BodyKind::Empty,
+            not_object: false,
+            empty: true,
+        }
+    }
+}
+
+/// Text fields of a multipart body (files are skipped).
+pub fn multipart_fields(content_type: &str, body: Bytes) -> Map<String, Value> {
+    let mut map = Map::new();
+    let Ok(boundary) = multer::parse_boundary(content_type) else {
+        return map;
+    };
+    let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut mp = multer::Multipart::new(stream, boundary);
+    futures::executor::block_on(async {
+        while let Ok(Some(field)) = mp.next_field().await {
+            if field.file_name().is_some() {
+                continue;
+            }
+            let name = field.name().unwrap_or_default().to_string();
+            if let Ok(text) = field.text().await {
+                map.insert(name, Value::String(text));
+            }
+        }
+    });
+    map
+}
+
+impl<S: Send + Sync> FromRequest<S> for Payload {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ct = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            let status = e.status().as_u16();
+            if status == 413 {
+                ApiError(AppError::framework(413, wf_domain::error::MSG_TOO_LARGE))
+            } else {
+                ApiError(AppError::framework(
+                    400,
+                    "The browser (or proxy) sent a request that this server could not understand.",
+                ))
+            }
+        })?;
+        Ok(Payload::parse(&ct, &body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn lenient() {
+        let p = Payload::parse("application/json", &Bytes::from_static(b"{\"a\": 1}"));
+        assert_eq!(p.text("a").as_deref(), Some("1"));
+        let p = Payload::parse("application/json", &Bytes::from_static(b"[1]"));
+        assert!(p.not_object && p.require_object().is_err());
+        let p = Payload::parse("application/json", &Bytes::from_static(b"{bad"));
+        assert!(p.empty && p.map.is_empty());
+        let p = Payload::parse(
+            "application/x-www-form-urlencoded",
+            &Bytes::from_static(b"username=a+b&password=x%26"),
+        );
+        assert_eq!(p.text("username").as_deref(), Some("a b"));
+        assert_eq!(p.text("password").as_deref(), Some("x&"));
+        let p = Payload::parse("text/plain", &Bytes::from_static(b"{\"a\":1}"));
+        assert!(p.map.is_empty());
+        let body =
+            "--X\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\ntok\r\n--X--\r\n";
+        let p = Payload::parse("multipart/form-data; boundary=X", &Bytes::from(body));
+        assert_eq!(p.text("csrf_token").as_deref(), Some("tok"));
+    }
+}

@@ -1,0 +1,726 @@
+//! Instances (`api-v1.md` §4.7): list with filters/sort/paging computed in SQL, create,
+//! detail, replace-style update, soft delete and restore.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use wf_domain::{AppError, db_type, password, theme, time};
+use wf_store::entity::{
+    credential, instance, instance_account, instance_tag, sync_instance_record, tag,
+};
+
+use super::{Params, icontains, order_param, sanitize};
+use crate::ctx::{Ctx, bool_param, page_param, page_size_param, path_id};
+use crate::envelope::{created, ok, page};
+use crate::error::{ApiError, ApiResult, PublicError};
+use crate::payload::{BodyKind, Payload};
+use crate::state::AppState;
+
+/// Instance routes (accounts sub-resources live in `routes::accounts`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/instances", get(list).post(create))
+        .route("/api/v1/instances/{instance_id}", get(detail).put(update))
+        .route("/api/v1/instances/{instance_id}/delete", post(delete))
+        .route("/api/v1/instances/{instance_id}/restore", post(restore))
+}
+
+/// Derived status (`api-v1.md` §3.3).
+pub fn status(i: &instance::Model) -> &'static str {
+    if i.deleted_at.is_some() {
+        "deleted"
+    } else if i.is_active {
+        "active"
+    } else {
+        "inactive"
+    }
+}
+
+/// Full tag object (`api-v1.md` §4.19).
+pub fn tag_json(t: &tag::Model) -> Value {
+    let (hex, name, css) = theme::resolve(&t.color);
+    json!({
+        "id": t.id, "name": t.name, "display_name": t.display_name, "category": t.category, "color": t.color,
+        "color_value": hex, "color_name": name, "css_class": css, "is_active": t.is_active,
+        "created_at": time::iso_opt(t.created_at.as_ref()), "updated_at": time::iso_opt(t.updated_at.as_ref()),
+    })
+}
+
+/// Tags of the given instances, by instance id.
+pub async fn tags_of(
+    db: &DatabaseConnection,
+    ids: &[i32],
+) -> Result<HashMap<i32, Vec<tag::Model>>, sea_orm::DbErr> {
+    let links = instance_tag::Entity::find()
+        .filter(instance_tag::Column::InstanceId.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    let tag_ids: Vec<i32> = links.iter().map(|l| l.tag_id).collect();
+    let tags: HashMap<i32, tag::Model> = tag::Entity::find()
+        .filter(tag::Column::Id.is_in(tag_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let mut out: HashMap<i32, Vec<tag::Model>> = HashMap::new();
+    for l in links {
+        if let Some(t) = tags.get(&l.tag_id) {
+            out.entry(l.instance_id).or_default().push(t.clone());
+        }
+    }
+    for v in out.values_mut() {
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    Ok(out)
+}
+
+/// Instance detail object (`api-v1.md` §4.7 shared object).
+pub async fn detail_json(
+    db: &DatabaseConnection,
+    i: &instance::Model,
+) -> Result<Value, sea_orm::DbErr> {
+    let tags = tags_of(db, &[i.id])
+        .await?
+        .remove(&i.id)
+        .unwrap_or_default();
+    let mut v = json!({
+        "id": i.id, "name": i.name, "db_type": i.db_type, "host": i.host, "port": i.port,
+        "database_name": i.database_name, "database_version": i.database_version, "main_version": i.main_version,
+        "detailed_version": i.detailed_version, "credential_id": i.credential_id, "description": i.description,
+        "tags": tags.iter().map(tag_json).collect::<Vec<_>>(), "is_active": i.is_active,
+        "last_connected": time::iso_opt(i.last_connected.as_ref()),
+        "created_at": time::iso_opt(i.created_at.as_ref()), "updated_at": time::iso_opt(i.updated_at.as_ref()),
+        "status": status(i),
+    });
+    if let Some(cid) = i.credential_id
+        && let Some(c) = credential::Entity::find_by_id(cid).one(db).await?
+    {
+        v["credential"] = json!({
+            "id": c.id, "name": c.name, "username": c.username, "password": password::mask(&c.password),
+            "credential_type": c.credential_type,
+        });
+    }
+    Ok(v)
+}
+
+#[derive(FromQueryResult)]
+struct CountRow {
+    instance_id: i32,
+    n: i64,
+}
+
+#[derive(FromQueryResult)]
+struct LastSyncRow {
+    instance_id: i32,
+    last: Option<DateTime<Utc>>,
+}
+
+const LAST_SYNC_SQL: &str = "(SELECT MAX(r.completed_at) FROM sync_instance_records r WHERE r.instance_id = instances.id \
+AND r.status = 'completed' AND r.sync_category IN ('account', 'capacity'))";
+
+/// `GET /instances`.
+#[utoipa::path(get, path = "/api/v1/instances", tag = "instances", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult {
+    ctx.authorize(&st, "view").await?;
+    const PUB: &str = "获取实例列表失败";
+    let page_no = page_param(q.get("page"));
+    let size = page_size_param(q.get("page_size"), 20, 100);
+    let mut cond = Condition::all();
+    if let Some(s) = q.trimmed("search") {
+        cond = cond.add(
+            Condition::any()
+                .add(icontains(instance::Column::Name, &s))
+                .add(icontains(instance::Column::Host, &s))
+                .add(icontains(instance::Column::Description, &s)),
+        );
+    }
+    if let Some(t) = q.trimmed("db_type").filter(|t| t != "all") {
+        cond = cond.add(instance::Column::DbType.eq(t));
+    }
+    match q.trimmed("status").as_deref() {
+        Some("active") => cond = cond.add(instance::Column::IsActive.eq(true)),
+        Some("inactive") => cond = cond.add(instance::Column::IsActive.eq(false)),
+        _ => {}
+    }
+    let tags = q.all("tags");
+    if !tags.is_empty() {
+        let mut sub = Query::select();
+        sub.column((instance_tag::Entity, instance_tag::Column::InstanceId))
+            .from(instance_tag::Entity)
+            .inner_join(
+                tag::Entity,
+                Expr::col((tag::Entity, tag::Column::Id))
+                    .equals((instance_tag::Entity, instance_tag::Column::TagId)),
+            )
+            .and_where(Expr::col((tag::Entity, tag::Column::Name)).is_in(tags));
+        cond = cond.add(instance::Column::Id.in_subquery(sub));
+    }
+    if !bool_param(q.get("include_deleted")) {
+        cond = cond.add(instance::Column::DeletedAt.is_null());
+    }
+    let order = order_param(q.get("order"), true);
+    let mut select = instance::Entity::find().filter(cond);
+    select = match q.get("sort").map(|s| s.trim().to_lowercase()).as_deref() {
+        Some("name") => select.order_by(instance::Column::Name, order.clone()),
+        Some("db_type") => select.order_by(instance::Column::DbType, order.clone()),
+        Some("host") => select.order_by(instance::Column::Host, order.clone()),
+        Some("last_sync_time") => select.order_by(Expr::cust(LAST_SYNC_SQL), order.clone()),
+        _ => select,
+    };
+    let pager = select
+        .order_by(instance::Column::Id, order)
+        .paginate(&st.db, size);
+    let total = pager.num_items().await.public(PUB)?;
+    let rows = pager.fetch_page(page_no - 1).await.public(PUB)?;
+    let ids: Vec<i32> = rows.iter().map(|i| i.id).collect();
+    let dbs = count_by_instance(&st.db, "instance_databases", &ids)
+        .await
+        .public(PUB)?;
+    let accounts = count_by_instance(&st.db, "instance_accounts", &ids)
+        .await
+        .public(PUB)?;
+    let last_sync: HashMap<i32, DateTime<Utc>> = sync_instance_record::Entity::find()
+        .select_only()
+        .column(sync_instance_record::Column::InstanceId)
+        .column_as(sync_instance_record::Column::CompletedAt.max(), "last")
+        .filter(sync_instance_record::Column::InstanceId.is_in(ids.clone()))
+        .filter(sync_instance_record::Column::Status.eq("completed"))
+        .filter(sync_instance_record::Column::SyncCategory.is_in(["account", "capacity"]))
+        .group_by(sync_instance_record::Column::InstanceId)
+        .into_model::<LastSyncRow>()
+        .all(&st.db)
+        .await
+        .public(PUB)?
+        .into_iter()
+        .filter_map(|r| r.last.map(|l| (r.instance_id, l)))
+        .collect();
+    let tags = tags_of(&st.db, &ids).await.public(PUB)?;
+    let items = rows
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.id, "name": i.name, "db_type": i.db_type, "host": i.host, "port": i.port,
+                "description": i.description.clone().unwrap_or_default(), "is_active": i.is_active,
+                "deleted_at": time::iso_opt(i.deleted_at.as_ref()), "status": status(i), "main_version": i.main_version,
+                "active_db_count": dbs.get(&i.id).copied().unwrap_or(0),
+                "active_account_count": accounts.get(&i.id).copied().unwrap_or(0),
+                "last_sync_time": time::iso_opt(last_sync.get(&i.id)),
+                "tags": tags.get(&i.id).map(|ts| ts.iter().map(|t| json!({"name": t.name, "display_name": t.display_name, "color": t.color})).collect::<Vec<_>>()).unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(ok("获取实例列表成功", page(items, total, page_no, size)))
+}
+
+/// Active rows per instance of an inventory table (`instance_databases` / `instance_accounts`).
+async fn count_by_instance(
+    db: &DatabaseConnection,
+    table: &str,
+    ids: &[i32],
+) -> Result<HashMap<i32, i64>, sea_orm::DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = if table == "instance_accounts" {
+        instance_account::Entity::find()
+            .select_only()
+            .column(instance_account::Column::InstanceId)
+            .column_as(instance_account::Column::Id.count(), "n")
+            .filter(instance_account::Column::InstanceId.is_in(ids.to_vec()))
+            .filter(instance_account::Column::IsActive.eq(true))
+            .group_by(instance_account::Column::InstanceId)
+            .into_model::<CountRow>()
+            .all(db)
+            .await?
+    } else {
+        let backend = db.get_database_backend();
+        let list = ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "SELECT instance_id, COUNT(*) AS n FROM instance_databases WHERE is_active = true AND instance_id IN ({list}) GROUP BY instance_id"
+        );
+        CountRow::find_by_statement(sea_orm::Statement::from_string(backend, sql))
+            .all(db)
+            .await?
+    };
+    Ok(rows.into_iter().map(|r| (r.instance_id, r.n)).collect())
+}
+
+/// Validated instance fields.
+struct InstanceInput {
+    name: String,
+    db_type: String,
+    host: String,
+    port: i32,
+    database_name: Option<Option<String>>,
+    description: Option<Option<String>>,
+    credential_id: Option<Option<i32>>,
+    is_active: Option<bool>,
+    tag_names: Vec<String>,
+}
+
+fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().map(|f| f != 0.0).unwrap_or(false),
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+    }
+}
+
+fn name_ok(name: &str) -> bool {
+    name.chars().all(|c| {
+        c.is_ascii_alphanumeric() || c == '_' || c == '-' || ('\u{4e00}'..='\u{9fff}').contains(&c)
+    })
+}
+
+/// Dotted IPv4 with octets 0–255, or hostname labels joined by dots.
+pub fn host_ok(host: &str) -> bool {
+    if host.is_empty() || host.len() > 255 {
+        return false;
+    }
+    let parts: Vec<&str> = host.split('.').collect();
+    if parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return parts
+            .iter()
+            .all(|p| p.len() <= 3 && p.parse::<u16>().map(|n| n <= 255).unwrap_or(false));
+    }
+    parts.iter().all(|l| {
+        let b = l.as_bytes();
+        !b.is_empty()
+            && b.len() <= 63
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+    })
+}
+
+/// Port: integer or numeric string in 1–65535 (`api-v1.md` §4.7 messages).
+fn parse_port(v: &Value) -> Result<i32, AppError> {
+    let n: i64 = match v {
+        Value::Number(n) if n.is_i64() || n.is_u64() => n.as_i64().unwrap_or(i64::MAX),
+        Value::Number(_) => return Err(AppError::validation("端口号格式不正确")),
+        Value::String(s) => s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| AppError::validation("端口号必须是整数"))?,
+        _ => return Err(AppError::validation("端口号必须是整数")),
+    };
+    if !(1..=65535).contains(&n) {
+        return Err(AppError::validation("端口号必须在1-65535之间"));
+    }
+    Ok(n as i32)
+}
+
+fn parse_credential_id(v: &Value, update: bool) -> Result<Option<i32>, AppError> {
+    let not_int = || {
+        AppError::validation(if update {
+            "credential_id 必须为整数"
+        } else {
+            "凭据ID必须是整数"
+        })
+    };
+    let n: i64 = match v {
+        Value::Null => return Ok(None),
+        Value::String(s) if s.trim().is_empty() => {
+            return if update {
+                Ok(None)
+            } else {
+                Err(AppError::validation("无效的凭据ID"))
+            };
+        }
+        Value::Number(n) if n.is_i64() || n.is_u64() => n.as_i64().ok_or_else(not_int)?,
+        Value::Number(_) => return Err(AppError::validation("无效的凭据ID")),
+        Value::String(s) => s.trim().parse::<i64>().map_err(|_| not_int())?,
+        _ => return Err(not_int()),
+    };
+    if n <= 0 {
+        return Err(AppError::validation("凭据ID必须是正整数"));
+    }
+    i32::try_from(n)
+        .map(Some)
+        .map_err(|_| AppError::validation("凭据不存在"))
+}
+
+fn read_input(body: &Payload, update: bool) -> Result<InstanceInput, AppError> {
+    if body.not_object {
+        return Err(AppError::validation("请求数据格式必须是 JSON 对象"));
+    }
+    let form = body.kind == BodyKind::Form;
+    let clean = |s: &str| {
+        if form {
+            sanitize(s)
+        } else {
+            s.trim().to_string()
+        }
+    };
+    let missing: Vec<&str> = ["name", "db_type", "host", "port"]
+        .into_iter()
+        .filter(|k| !truthy(body.get(k)))
+        .collect();
+    if !missing.is_empty() {
+        return Err(AppError::validation(format!(
+            "字段 '{}' 是必填的",
+            missing.join(", ")
+        )));
+    }
+    let name = clean(&body.text("name").unwrap_or_default());
+    if name.chars().count() > 100 {
+        return Err(AppError::validation("实例名称长度不能超过100个字符"));
+    }
+    if name.is_empty() || !name_ok(&name) {
+        return Err(AppError::validation(
+            "实例名称只能包含字母、数字、下划线、连字符和中文字符",
+        ));
+    }
+    let raw_type = body.text("db_type").unwrap_or_default();
+    let db_type = db_type::normalize(&raw_type);
+    if !db_type::is_supported(&db_type) {
+        return Err(AppError::validation(format!(
+            "不支持的数据库类型: {}.支持的类型: mysql, oracle, postgresql, sqlserver",
+            raw_type.trim()
+        )));
+    }
+    let host = clean(&body.text("host").unwrap_or_default());
+    if !host_ok(&host) {
+        return Err(AppError::validation(
+            "主机地址格式无效,请输入有效的IP地址或域名",
+        ));
+    }
+    let port = parse_port(body.get("port").unwrap_or(&Value::Null))?;
+    let database_name = if body.has("database_name") {
+        match body
+            .text("database_name")
+            .map(|s| clean(&s))
+            .filter(|s| !s.is_empty())
+        {
+            None => Some(None),
+            Some(d) => {
+                if d.chars().count() > 64 {
+                    return Err(AppError::validation("数据库名称长度不能超过64个字符"));
+                }
+                if !d
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    return Err(AppError::validation(
+                        "数据库名称只能包含字母、数字、下划线和连字符",
+                    ));
+                }
+                Some(Some(d))
+            }
+        }
+    } else {
+        None
+    };
+    let description = if body.has("description") {
+        let d = body
+            .text("description")
+            .map(|s| clean(&s))
+            .unwrap_or_default();
+        if d.chars().count() > 500 {
+            return Err(AppError::validation("描述长度不能超过500个字符"));
+        }
+        Some(Some(d))
+    } else {
+        None
+    };
+    let credential_id = match body.get("credential_id") {
+        None => None,
+        Some(v) => Some(parse_credential_id(v, update)?),
+    };
+    let is_active = match body.get("is_active") {
+        None => None,
+        Some(Value::Bool(b)) if !form => Some(*b),
+        Some(_) => return Err(AppError::validation("is_active 仅支持布尔类型")),
+    };
+    let tag_names = match body.get("tag_names") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(|s| s.trim().to_string()))
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Some(_) => return Err(AppError::validation("tag_names 必须为数组")),
+    };
+    Ok(InstanceInput {
+        name,
+        db_type,
+        host,
+        port,
+        database_name,
+        description,
+        credential_id,
+        is_active,
+        tag_names,
+    })
+}
+
+async fn check_refs(
+    st: &AppState,
+    input: &InstanceInput,
+    except: Option<i32>,
+) -> Result<(), ApiError> {
+    if let Some(Some(cid)) = input.credential_id
+        && credential::Entity::find_by_id(cid)
+            .one(&st.db)
+            .await?
+            .is_none()
+    {
+        return Err(AppError::validation("凭据不存在").into());
+    }
+    let mut q = instance::Entity::find().filter(instance::Column::Name.eq(input.name.as_str()));
+    if let Some(id) = except {
+        q = q.filter(instance::Column::Id.ne(id));
+    }
+    if q.count(&st.db).await? > 0 {
+        return Err(AppError::conflict("实例名称已存在").into());
+    }
+    Ok(())
+}
+
+async fn replace_tags<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    instance_id: i32,
+    names: &[String],
+) -> Result<(), sea_orm::DbErr> {
+    instance_tag::Entity::delete_many()
+        .filter(instance_tag::Column::InstanceId.eq(instance_id))
+        .exec(db)
+        .await?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    let tags = tag::Entity::find()
+        .filter(tag::Column::Name.is_in(names.to_vec()))
+        .all(db)
+        .await?;
+    let now = Utc::now();
+    for t in tags {
+        instance_tag::ActiveModel {
+            instance_id: Set(instance_id),
+            tag_id: Set(t.id),
+            created_at: Set(Some(now)),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// `POST /instances`.
+#[utoipa::path(post, path = "/api/v1/instances", tag = "instances", request_body = crate::openapi::JsonObject,
+    responses((status = 201, body = crate::openapi::SuccessEnvelope)))]
+pub async fn create(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
+    ctx.authorize_write(&st, "create", Some(&body)).await?;
+    let input = read_input(&body, false)?;
+    check_refs(&st, &input, None).await?;
+    let now = Utc::now();
+    let txn = st.db.begin().await.public("创建实例失败")?;
+    let inst = instance::ActiveModel {
+        name: Set(input.name.clone()),
+        db_type: Set(input.db_type.clone()),
+        host: Set(input.host.clone()),
+        port: Set(input.port),
+        database_name: Set(input.database_name.clone().flatten()),
+        sync_count: Set(0),
+        credential_id: Set(input.credential_id.flatten()),
+        description: Set(Some(
+            input.description.clone().flatten().unwrap_or_default(),
+        )),
+        is_active: Set(input.is_active.unwrap_or(true)),
+        created_at: Set(Some(now)),
+        updated_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        tracing::warn!(error = %e, "instance insert failed");
+        AppError::conflict("实例名称已存在")
+    })?;
+    replace_tags(&txn, inst.id, &input.tag_names)
+        .await
+        .public("创建实例失败")?;
+    txn.commit().await.public("创建实例失败")?;
+    let v = detail_json(&st.db, &inst).await.public("创建实例失败")?;
+    Ok(created("实例创建成功", json!({"instance": v})))
+}
+
+/// Existing instance by path id (framework 404 when missing; soft-deleted excluded unless asked).
+pub async fn find(
+    st: &AppState,
+    raw: &str,
+    include_deleted: bool,
+    public: &str,
+) -> Result<instance::Model, ApiError> {
+    let found = match path_id(raw)? {
+        Some(id) => instance::Entity::find_by_id(id)
+            .one(&st.db)
+            .await
+            .public(public)?,
+        None => None,
+    };
+    found
+        .filter(|i| include_deleted || i.deleted_at.is_none())
+        .ok_or_else(|| AppError::framework_not_found().into())
+}
+
+/// `GET /instances/{instance_id}`.
+#[utoipa::path(get, path = "/api/v1/instances/{instance_id}", tag = "instances", params(("instance_id" = i64, Path)),
+    responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+pub async fn detail(State(st): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult {
+    ctx.authorize(&st, "view").await?;
+    let inst = find(&st, &id, false, "获取实例详情失败").await?;
+    Ok(ok(
+        "获取实例详情成功",
+        json!({"instance": detail_json(&st.db, &inst).await.public("获取实例详情失败")?}),
+    ))
+}
+
+/// `PUT /instances/{instance_id}` — replace-style update (absent `tag_names` removes all tags).
+#[utoipa::path(put, path = "/api/v1/instances/{instance_id}", tag = "instances", params(("instance_id" = i64, Path)),
+    request_body = crate::openapi::JsonObject, responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+pub async fn update(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Payload,
+) -> ApiResult {
+    ctx.authorize_write(&st, "update", Some(&body)).await?;
+    let current = find(&st, &id, false, "更新实例失败").await?;
+    let input = read_input(&body, true)?;
+    check_refs(&st, &input, Some(current.id)).await?;
+    let txn = st.db.begin().await.public("更新实例失败")?;
+    let mut am: instance::ActiveModel = current.clone().into();
+    am.name = Set(input.name.clone());
+    am.db_type = Set(input.db_type.clone());
+    am.host = Set(input.host.clone());
+    am.port = Set(input.port);
+    if let Some(d) = input.database_name.clone() {
+        am.database_name = Set(d);
+    }
+    if let Some(d) = input.description.clone() {
+        am.description = Set(d);
+    }
+    if let Some(c) = input.credential_id {
+        am.credential_id = Set(c);
+    }
+    if let Some(a) = input.is_active {
+        am.is_active = Set(a);
+    }
+    am.updated_at = Set(Some(Utc::now()));
+    let inst = am
+        .update(&txn)
+        .await
+        .map_err(|_| AppError::conflict("实例名称已存在"))?;
+    replace_tags(&txn, inst.id, &input.tag_names)
+        .await
+        .public("更新实例失败")?;
+    txn.commit().await.public("更新实例失败")?;
+    Ok(ok(
+        "实例更新成功",
+        json!({"instance": detail_json(&st.db, &inst).await.public("更新实例失败")?}),
+    ))
+}
+
+/// `POST /instances/{instance_id}/delete` — soft delete (idempotent).
+#[utoipa::path(post, path = "/api/v1/instances/{instance_id}/delete", tag = "instances", params(("instance_id" = i64, Path)),
+    responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+pub async fn delete(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Payload,
+) -> ApiResult {
+    ctx.authorize_write(&st, "delete", Some(&body)).await?;
+    const PUB: &str = "移入回收站失败,请重试";
+    let inst = find(&st, &id, true, PUB).await?;
+    let deleted_at = match inst.deleted_at {
+        Some(d) => d,
+        None => {
+            let now = Utc::now();
+            let mut am: instance::ActiveModel = inst.clone().into();
+            am.deleted_at = Set(Some(now));
+            am.updated_at = Set(Some(now));
+            am.update(&st.db).await.public(PUB)?;
+            now
+        }
+    };
+    Ok(ok(
+        "实例已移入回收站",
+        json!({"instance_id": inst.id, "deleted_at": time::iso(&deleted_at), "deletion_mode": "soft"}),
+    ))
+}
+
+/// `POST /instances/{instance_id}/restore`.
+#[utoipa::path(post, path = "/api/v1/instances/{instance_id}/restore", tag = "instances", params(("instance_id" = i64, Path)),
+    responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+pub async fn restore(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Payload,
+) -> ApiResult {
+    ctx.authorize_write(&st, "update", Some(&body)).await?;
+    const PUB: &str = "恢复实例失败,请重试";
+    let inst = find(&st, &id, true, PUB).await?;
+    let (inst, message) = if inst.deleted_at.is_some() {
+        let mut am: instance::ActiveModel = inst.into();
+        am.deleted_at = Set(None);
+        am.updated_at = Set(Some(Utc::now()));
+        (am.update(&st.db).await.public(PUB)?, "实例恢复成功")
+    } else {
+        (inst, "实例未删除，无需恢复")
+    };
+    Ok(ok(
+        message,
+        json!({"instance": detail_json(&st.db, &inst).await.public(PUB)?}),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn hosts_and_ports() {
+        assert!(host_ok("127.0.0.1"));
+        assert!(host_ok("db-1.example.com"));
+        assert!(!host_ok("256.1.1.1"));
+        assert!(!host_ok("-bad.example"));
+        assert!(!host_ok("a..b"));
+        assert_eq!(parse_port(&json!("5432")).unwrap(), 5432);
+        assert_eq!(
+            parse_port(&json!(1.5)).unwrap_err().message,
+            "端口号格式不正确"
+        );
+        assert_eq!(
+            parse_port(&json!("x")).unwrap_err().message,
+            "端口号必须是整数"
+        );
+        assert_eq!(
+            parse_port(&json!(70000)).unwrap_err().message,
+            "端口号必须在1-65535之间"
+        );
+        assert!(name_ok("生产库_01-a"));
+        assert!(!name_ok("a b"));
+    }
+}

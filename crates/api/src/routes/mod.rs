@@ -1,0 +1,117 @@
+//! One router module per namespace of `api-v1.md` §1.
+
+pub mod accounts;
+pub mod auth;
+pub mod connections;
+pub mod credentials;
+pub mod discovery;
+pub mod health;
+pub mod instances;
+pub mod users;
+
+use axum::extract::{FromRequestParts, RawQuery};
+use axum::http::request::Parts;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
+use serde_json::Value;
+
+/// HTML sanitiser for display strings (`api-v1.md` §2.2): escape `& < > " '`, remove
+/// `<script`, `</script`, `javascript:`, `onload=`, `onerror=`, trim. Never applied to
+/// passwords (see `docs/decisions.md`).
+pub fn sanitize(s: &str) -> String {
+    let mut out = s
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;");
+    for bad in ["<script", "</script", "javascript:", "onload=", "onerror="] {
+        loop {
+            let lower = out.to_lowercase();
+            match lower.find(bad) {
+                Some(i) if out.is_char_boundary(i) && out.is_char_boundary(i + bad.len()) => {
+                    out.replace_range(i..i + bad.len(), "")
+                }
+                _ => break,
+            }
+        }
+    }
+    out.trim().to_string()
+}
+
+/// Boolean-ish input: JSON booleans, numbers, and `true/1/yes/on` / `false/0/no/off`.
+pub fn boolish(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_f64().map(|f| f != 0.0),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Some(true),
+            "false" | "0" | "no" | "off" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Query string with repeated parameters preserved.
+#[derive(Debug, Default, Clone)]
+pub struct Params(pub Vec<(String, String)>);
+
+impl Params {
+    /// First value of `k`.
+    pub fn get(&self, k: &str) -> Option<&String> {
+        self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v)
+    }
+    /// First value, trimmed, non-empty.
+    pub fn trimmed(&self, k: &str) -> Option<String> {
+        self.get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+    /// Every non-empty value of `k` (repeated parameters).
+    pub fn all(&self, k: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, v)| n == k && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_string())
+            .collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let RawQuery(q) = RawQuery::from_request_parts(parts, state).await?;
+        Ok(Params(
+            q.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                .unwrap_or_default(),
+        ))
+    }
+}
+
+/// Case-insensitive substring match of a column, with `%`/`_` escaped.
+pub fn icontains<C: sea_orm::sea_query::IntoColumnRef>(col: C, needle: &str) -> SimpleExpr {
+    let pattern = format!("%{}%", wf_engines::like_escape(&needle.to_lowercase()));
+    Func::lower(Expr::col(col)).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+/// `"asc"`/`"desc"` → sea-orm order, with a default for anything else.
+pub fn order_param(v: Option<&String>, default_desc: bool) -> sea_orm::Order {
+    match v.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        Some("asc") => sea_orm::Order::Asc,
+        Some("desc") => sea_orm::Order::Desc,
+        _ if default_desc => sea_orm::Order::Desc,
+        _ => sea_orm::Order::Asc,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn sanitising() {
+        assert_eq!(sanitize(" a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#x27;");
+        assert_eq!(sanitize("x javascript:alert(1) onload=y"), "x alert(1) y");
+        assert_eq!(boolish(&Value::String("On".into())), Some(true));
+        assert_eq!(boolish(&Value::String("maybe".into())), None);
+    }
+}
