@@ -6,7 +6,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::{Cookie, SignedCookieJar};
+use axum_extra::extract::cookie::SignedCookieJar;
 use serde_json::{Map, Value, json};
 use std::net::SocketAddr;
 use wf_domain::AppError;
@@ -176,7 +176,10 @@ pub async fn session(State(st): State<AppState>, mut req: Request, next: Next) -
             ));
         }
         RememberAction::Clear => {
-            out = out.remove(Cookie::build(REMEMBER_COOKIE).path("/"));
+            let expired = format!("{REMEMBER_COOKIE}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax");
+            if let Ok(v) = HeaderValue::from_str(&expired) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
         }
         RememberAction::Keep => {}
     }
