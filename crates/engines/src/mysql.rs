@@ -8,7 +8,8 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use sqlx::Row;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::{ConnectOptions, Connection};
 use std::collections::BTreeMap;
 
 use crate::{
@@ -107,7 +108,7 @@ fn password_changed(raw: Option<String>) -> Value {
 
 /// An open MySQL/MariaDB connection (a pool of one).
 pub struct MySqlAdapter {
-    pool: MySqlPool,
+    conn: tokio::sync::Mutex<Option<MySqlConnection>>,
 }
 
 impl MySqlAdapter {
@@ -125,39 +126,42 @@ impl MySqlAdapter {
                     .unwrap_or("mysql"),
             )
             .charset("utf8mb4");
-        let pool = MySqlPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(opts)
+        let conn = tokio::time::timeout(CONNECT_TIMEOUT, opts.connect())
             .await
+            .map_err(|_| EngineError::Connect("连接超时".into()))?
             .map_err(|e| EngineError::Connect(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self { conn: tokio::sync::Mutex::new(Some(conn)) })
     }
 }
 
 #[async_trait]
 impl EngineAdapter for MySqlAdapter {
     async fn version(&self) -> Result<String, EngineError> {
+        let mut guard = self.conn.lock().await;
+        let conn = guard.as_mut().ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
         sqlx::query_scalar::<_, String>("SELECT CAST(VERSION() AS CHAR)")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *conn)
             .await
             .map_err(query_err)
     }
 
     async fn list_accounts(&self) -> Result<Vec<RemoteAccount>, EngineError> {
-        let sql = match flavour(&self.version().await?) {
+        let version = self.version().await?;
+        let mut guard = self.conn.lock().await;
+        let conn = guard.as_mut().ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
+        let sql = match flavour(&version) {
             Flavour::MySql => LIST_USERS_MYSQL_SQL,
             Flavour::MariaDb => LIST_USERS_MARIADB_SQL,
             Flavour::OldMariaDb => LIST_USERS_OLD_MARIADB_SQL,
         };
         let users = sqlx::query(sql)
             .bind(format!("{}%", like_escape(EXCLUDE_PREFIX)))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(query_err)?;
         let mut global: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for r in sqlx::query(USER_PRIVILEGES_SQL)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(query_err)?
         {
@@ -174,7 +178,7 @@ impl EngineAdapter for MySqlAdapter {
         }
         let mut schema: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
         for r in sqlx::query(SCHEMA_PRIVILEGES_SQL)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(query_err)?
         {
@@ -221,7 +225,9 @@ impl EngineAdapter for MySqlAdapter {
     }
 
     async fn close(&self) {
-        self.pool.close().await;
+        if let Some(c) = self.conn.lock().await.take() {
+            let _ = c.close().await;
+        }
     }
 }
 

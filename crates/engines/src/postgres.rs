@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use sqlx::Row;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
 use std::collections::BTreeMap;
 
 use crate::{
@@ -38,7 +39,7 @@ WHERE d.datallowconn ORDER BY d.datname";
 
 /// An open PostgreSQL connection (a pool of one).
 pub struct PostgresAdapter {
-    pool: PgPool,
+    conn: tokio::sync::Mutex<Option<PgConnection>>,
 }
 
 impl PostgresAdapter {
@@ -60,36 +61,38 @@ impl PostgresAdapter {
                 "statement_timeout",
                 format!("{}", STATEMENT_TIMEOUT_SECS * 1000),
             )]);
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(opts)
+        let conn = tokio::time::timeout(CONNECT_TIMEOUT, opts.connect())
             .await
+            .map_err(|_| EngineError::Connect("连接超时".into()))?
             .map_err(|e| EngineError::Connect(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self { conn: tokio::sync::Mutex::new(Some(conn)) })
     }
 }
 
 #[async_trait]
 impl EngineAdapter for PostgresAdapter {
     async fn version(&self) -> Result<String, EngineError> {
+        let mut guard = self.conn.lock().await;
+        let conn = guard.as_mut().ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
         sqlx::query_scalar::<_, String>("SELECT version()")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *conn)
             .await
             .map_err(query_err)
     }
 
     async fn list_accounts(&self) -> Result<Vec<RemoteAccount>, EngineError> {
+        let mut guard = self.conn.lock().await;
+        let conn = guard.as_mut().ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
         let rows = sqlx::query(LIST_ROLES_SQL)
             .bind(EXCLUDE_USERS[0])
             .bind(EXCLUDE_USERS[1])
             .bind(format!("{}%", like_escape(EXCLUDE_PREFIX)))
             .bind("postgres")
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(query_err)?;
         let memberships = sqlx::query(MEMBERSHIPS_SQL)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(query_err)?;
         let mut roles_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -99,7 +102,7 @@ impl EngineAdapter for PostgresAdapter {
             roles_of.entry(member).or_default().push(role);
         }
         let privs = sqlx::query(DATABASE_PRIVILEGES_SQL)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(query_err)?;
         let mut db_privs: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
@@ -162,6 +165,8 @@ impl EngineAdapter for PostgresAdapter {
     }
 
     async fn close(&self) {
-        self.pool.close().await;
+        if let Some(c) = self.conn.lock().await.take() {
+            let _ = c.close().await;
+        }
     }
 }

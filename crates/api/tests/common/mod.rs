@@ -83,6 +83,7 @@ pub fn test_env(extra: &[(&str, &str)]) -> HashMap<String, String> {
         ("JWT_SECRET_KEY", "test-jwt-key"),
         ("PASSWORD_ENCRYPTION_KEY", "dGhpcy1pcy1hLTMyLWJ5dGUta2V5LWZvci10ZXN0cyE="),
         ("BCRYPT_LOG_ROUNDS", "4"),
+        ("FLASK_DEBUG", "false"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
