@@ -122,7 +122,7 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
         "context": {"request_id": null, "user_id": null, "url": url, "method": method, "meta": Value::Object(meta)},
     });
     if let Some(extra) = &err.extra {
-        body["extra"] = extra.clone();
+        body["extra"] = (**extra).clone();
     }
     let (mut parts, _) = resp.into_parts();
     parts.status = axum::http::StatusCode::from_u16(err.status).unwrap_or(parts.status);
@@ -176,7 +176,9 @@ pub async fn session(State(st): State<AppState>, mut req: Request, next: Next) -
             ));
         }
         RememberAction::Clear => {
-            let expired = format!("{REMEMBER_COOKIE}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax");
+            let expired = format!(
+                "{REMEMBER_COOKIE}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax"
+            );
             if let Ok(v) = HeaderValue::from_str(&expired) {
                 resp.headers_mut().append(header::SET_COOKIE, v);
             }

@@ -104,13 +104,11 @@ fn convert_schema(v: &Value) -> Value {
                     }
                     ("oneOf" | "anyOf", Value::Array(alts)) => {
                         // Swagger 2.0 has no oneOf: keep the first non-null alternative.
-                        if let Some(first) = alts
+                        let first = alts
                             .iter()
-                            .find(|a| a.get("type").and_then(Value::as_str) != Some("null"))
-                        {
-                            if let Value::Object(f) = convert_schema(first) {
-                                out.extend(f);
-                            }
+                            .find(|a| a.get("type").and_then(Value::as_str) != Some("null"));
+                        if let Some(Value::Object(f)) = first.map(convert_schema) {
+                            out.extend(f);
                         }
                         out.insert("x-nullable".into(), json!(true));
                     }

@@ -17,14 +17,51 @@ async fn admin() -> TestApp {
 async fn users_crud_and_rules() {
     let mut app = admin().await;
     let u = "/api/v1/users";
-    app.post(u, json!({})).await.err(400, "VALIDATION_ERROR", Some("用户名不能为空"));
-    app.post(u, json!({"username": "ab", "role": "user", "password": "TestPass1"})).await.err(400, "VALIDATION_ERROR", Some("用户名只能包含字母、数字和下划线,长度为3-20位"));
-    app.post(u, json!({"username": "alice", "role": "viewer", "password": "TestPass1"})).await.err(400, "VALIDATION_ERROR", Some("角色只能是管理员或普通用户"));
-    app.post(u, json!({"username": "alice", "role": "user"})).await.err(400, "VALIDATION_ERROR", Some("请设置初始密码"));
-    app.post(u, json!({"username": "alice", "role": "user", "password": "testpass1"})).await.err(400, "PASSWORD_INVALID", Some("密码必须包含大写字母"));
-    app.post(u, json!({"username": "alice", "role": "user", "password": "TestPass"})).await.err(400, "PASSWORD_INVALID", Some("密码必须包含数字"));
-    app.post(u, json!([1, 2])).await.err(400, "VALIDATION_ERROR", Some("请求数据格式必须是 JSON 对象"));
-    app.post(u, json!({"username": 12345, "role": "user", "password": "TestPass1"})).await.ok(201, "用户创建成功");
+    app.post(u, json!({}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("用户名不能为空"));
+    app.post(
+        u,
+        json!({"username": "ab", "role": "user", "password": "TestPass1"}),
+    )
+    .await
+    .err(
+        400,
+        "VALIDATION_ERROR",
+        Some("用户名只能包含字母、数字和下划线,长度为3-20位"),
+    );
+    app.post(
+        u,
+        json!({"username": "alice", "role": "viewer", "password": "TestPass1"}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("角色只能是管理员或普通用户"));
+    app.post(u, json!({"username": "alice", "role": "user"}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("请设置初始密码"));
+    app.post(
+        u,
+        json!({"username": "alice", "role": "user", "password": "testpass1"}),
+    )
+    .await
+    .err(400, "PASSWORD_INVALID", Some("密码必须包含大写字母"));
+    app.post(
+        u,
+        json!({"username": "alice", "role": "user", "password": "TestPass"}),
+    )
+    .await
+    .err(400, "PASSWORD_INVALID", Some("密码必须包含数字"));
+    app.post(u, json!([1, 2])).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("请求数据格式必须是 JSON 对象"),
+    );
+    app.post(
+        u,
+        json!({"username": 12345, "role": "user", "password": "TestPass1"}),
+    )
+    .await
+    .ok(201, "用户创建成功");
     let r = app.post(u, json!({"username": "alice", "role": "user", "password": "TestPass1", "is_active": "no"})).await;
     let user = r.ok(201, "用户创建成功")["user"].clone();
     assert_eq!(user["username"], "alice");
@@ -34,57 +71,178 @@ async fn users_crud_and_rules() {
     assert_eq!(user["created_at"].as_str().unwrap().len(), 10);
     assert_eq!(user["created_at"], user["created_at_display"]);
     let id = user["id"].as_i64().unwrap();
-    app.post(u, json!({"username": "alice", "role": "user", "password": "TestPass1"})).await.err(409, "USERNAME_EXISTS", Some("用户名已存在"));
-    assert_eq!(app.get(&format!("{u}/{id}")).await.ok(200, "获取用户信息成功")["user"]["username"], "alice");
-    app.get(&format!("{u}/999999")).await.err(404, "RESOURCE_NOT_FOUND", Some("用户不存在"));
-    let upd = app.put(&format!("{u}/{id}"), json!({"username": "alice2", "is_active": true})).await.ok(200, "用户更新成功");
-    assert_eq!((upd["user"]["username"].as_str(), upd["user"]["is_active"].as_bool()), (Some("alice2"), Some(true)));
-    app.put(&format!("{u}/{id}"), json!({"username": "admin"})).await.err(409, "USERNAME_EXISTS", None);
-    app.put(&format!("{u}/999999"), json!({})).await.err(404, "RESOURCE_NOT_FOUND", Some("用户不存在"));
+    app.post(
+        u,
+        json!({"username": "alice", "role": "user", "password": "TestPass1"}),
+    )
+    .await
+    .err(409, "USERNAME_EXISTS", Some("用户名已存在"));
+    assert_eq!(
+        app.get(&format!("{u}/{id}"))
+            .await
+            .ok(200, "获取用户信息成功")["user"]["username"],
+        "alice"
+    );
+    app.get(&format!("{u}/999999"))
+        .await
+        .err(404, "RESOURCE_NOT_FOUND", Some("用户不存在"));
+    let upd = app
+        .put(
+            &format!("{u}/{id}"),
+            json!({"username": "alice2", "is_active": true}),
+        )
+        .await
+        .ok(200, "用户更新成功");
+    assert_eq!(
+        (
+            upd["user"]["username"].as_str(),
+            upd["user"]["is_active"].as_bool()
+        ),
+        (Some("alice2"), Some(true))
+    );
+    app.put(&format!("{u}/{id}"), json!({"username": "admin"}))
+        .await
+        .err(409, "USERNAME_EXISTS", None);
+    app.put(&format!("{u}/999999"), json!({})).await.err(
+        404,
+        "RESOURCE_NOT_FOUND",
+        Some("用户不存在"),
+    );
     // last-admin protection and self-deletion
-    app.put("/api/v1/users/1", json!({"role": "user"})).await.err(400, "LAST_ADMIN_REQUIRED", Some("系统至少需要一位活跃管理员"));
-    app.put("/api/v1/users/1", json!({"is_active": false})).await.err(400, "LAST_ADMIN_REQUIRED", None);
-    app.delete("/api/v1/users/1").await.err(400, "VALIDATION_ERROR", Some("不能删除自己的账户"));
+    app.put("/api/v1/users/1", json!({"role": "user"}))
+        .await
+        .err(
+            400,
+            "LAST_ADMIN_REQUIRED",
+            Some("系统至少需要一位活跃管理员"),
+        );
+    app.put("/api/v1/users/1", json!({"is_active": false}))
+        .await
+        .err(400, "LAST_ADMIN_REQUIRED", None);
+    app.delete("/api/v1/users/1")
+        .await
+        .err(400, "VALIDATION_ERROR", Some("不能删除自己的账户"));
     let admin2 = app.create_user("admin_two", "admin", "TestPass1").await;
-    app.put(&format!("{u}/{admin2}"), json!({"is_active": false})).await.ok(200, "用户更新成功");
+    app.put(&format!("{u}/{admin2}"), json!({"is_active": false}))
+        .await
+        .ok(200, "用户更新成功");
     // the other admin is inactive: still no other *active* admin
-    app.put("/api/v1/users/1", json!({"role": "user"})).await.err(400, "LAST_ADMIN_REQUIRED", None);
+    app.put("/api/v1/users/1", json!({"role": "user"}))
+        .await
+        .err(400, "LAST_ADMIN_REQUIRED", None);
     // stats and list
-    let s = app.get(&format!("{u}/stats")).await.ok(200, "获取用户统计成功");
-    assert_eq!(s, json!({"total": 4, "active": 3, "inactive": 1, "admin": 2, "user": 2}));
-    let l = app.get(&format!("{u}?sort=username&order=asc&page_size=2")).await.ok(200, "获取用户列表成功");
-    assert_eq!((l["total"].as_i64(), l["pages"].as_i64(), l["limit"].as_i64(), l["page"].as_i64()), (Some(4), Some(2), Some(2), Some(1)));
+    let s = app
+        .get(&format!("{u}/stats"))
+        .await
+        .ok(200, "获取用户统计成功");
+    assert_eq!(
+        s,
+        json!({"total": 4, "active": 3, "inactive": 1, "admin": 2, "user": 2})
+    );
+    let l = app
+        .get(&format!("{u}?sort=username&order=asc&page_size=2"))
+        .await
+        .ok(200, "获取用户列表成功");
+    assert_eq!(
+        (
+            l["total"].as_i64(),
+            l["pages"].as_i64(),
+            l["limit"].as_i64(),
+            l["page"].as_i64()
+        ),
+        (Some(4), Some(2), Some(2), Some(1))
+    );
     assert_eq!(l["items"][0]["username"], "12345");
-    let l = app.get(&format!("{u}?page=99&page_size=abc")).await.ok(200, "获取用户列表成功");
-    assert_eq!((l["items"].as_array().unwrap().len(), l["limit"].as_i64(), l["page"].as_i64()), (0, Some(10), Some(99)));
-    let l = app.get(&format!("{u}?page_size=100000&role=admin&status=inactive")).await.ok(200, "获取用户列表成功");
-    assert_eq!((l["limit"].as_i64(), l["total"].as_i64()), (Some(200), Some(1)));
-    let l = app.get(&format!("{u}?search=ALI")).await.ok(200, "获取用户列表成功");
+    let l = app
+        .get(&format!("{u}?page=99&page_size=abc"))
+        .await
+        .ok(200, "获取用户列表成功");
+    assert_eq!(
+        (
+            l["items"].as_array().unwrap().len(),
+            l["limit"].as_i64(),
+            l["page"].as_i64()
+        ),
+        (0, Some(10), Some(99))
+    );
+    let l = app
+        .get(&format!("{u}?page_size=100000&role=admin&status=inactive"))
+        .await
+        .ok(200, "获取用户列表成功");
+    assert_eq!(
+        (l["limit"].as_i64(), l["total"].as_i64()),
+        (Some(200), Some(1))
+    );
+    let l = app
+        .get(&format!("{u}?search=ALI"))
+        .await
+        .ok(200, "获取用户列表成功");
     assert_eq!(l["total"], 1);
-    app.delete(&format!("{u}/{id}")).await.ok(200, "用户删除成功");
-    assert!(app.delete(&format!("{u}/{id}")).await.body.get("data").is_none());
-    app.get(&format!("{u}/{id}")).await.err(404, "RESOURCE_NOT_FOUND", None);
+    app.delete(&format!("{u}/{id}"))
+        .await
+        .ok(200, "用户删除成功");
+    assert!(
+        app.delete(&format!("{u}/{id}"))
+            .await
+            .body
+            .get("data")
+            .is_none()
+    );
+    app.get(&format!("{u}/{id}"))
+        .await
+        .err(404, "RESOURCE_NOT_FOUND", None);
 }
 
 #[tokio::test]
 async fn credentials_crud_and_masking() {
     let mut app = admin().await;
     let c = "/api/v1/credentials";
-    app.post(c, json!({})).await.err(400, "VALIDATION_ERROR", Some("name不能为空"));
-    app.post(c, json!({"name": "a"})).await.err(400, "VALIDATION_ERROR", Some("credential_type不能为空"));
-    app.post(c, json!({"name": "a", "credential_type": "database"})).await.err(400, "VALIDATION_ERROR", Some("username不能为空"));
-    app.post(c, json!({"name": "a", "credential_type": "database", "username": "dba"})).await.err(400, "VALIDATION_ERROR", Some("password不能为空"));
+    app.post(c, json!({}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("name不能为空"));
+    app.post(c, json!({"name": "a"})).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("credential_type不能为空"),
+    );
+    app.post(c, json!({"name": "a", "credential_type": "database"}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("username不能为空"));
+    app.post(
+        c,
+        json!({"name": "a", "credential_type": "database", "username": "dba"}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("password不能为空"));
     let base = json!({"name": "a", "credential_type": "database", "username": "dba", "password": "secret1"});
     let with = |k: &str, v: Value| {
         let mut b = base.clone();
         b[k] = v;
         b
     };
-    app.post(c, with("credential_type", json!("kerberos"))).await.err(400, "VALIDATION_ERROR", Some("不支持的凭据类型: kerberos"));
-    app.post(c, with("username", json!("ab"))).await.err(400, "VALIDATION_ERROR", Some("用户名长度至少3个字符"));
-    app.post(c, with("username", json!("a b c"))).await.err(400, "VALIDATION_ERROR", Some("用户名只能包含字母、数字、下划线、连字符和点"));
-    app.post(c, with("password", json!("12345"))).await.err(400, "VALIDATION_ERROR", Some("密码长度至少6个字符"));
-    app.post(c, with("db_type", json!("db2"))).await.err(400, "VALIDATION_ERROR", Some("不支持的数据库类型: db2"));
+    app.post(c, with("credential_type", json!("kerberos")))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("不支持的凭据类型: kerberos"));
+    app.post(c, with("username", json!("ab"))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("用户名长度至少3个字符"),
+    );
+    app.post(c, with("username", json!("a b c"))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("用户名只能包含字母、数字、下划线、连字符和点"),
+    );
+    app.post(c, with("password", json!("12345"))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("密码长度至少6个字符"),
+    );
+    app.post(c, with("db_type", json!("db2"))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("不支持的数据库类型: db2"),
+    );
     let mut body = with("db_type", json!("PG"));
     body["password"] = json!("p@ss&<word>");
     body["description"] = json!("<b>main</b>");
@@ -99,76 +257,215 @@ async fn credentials_crud_and_masking() {
     assert!(masked.starts_with("****") && !masked.contains("p@ss"));
     // stored encrypted with the configured key, readable by the original's format
     use sea_orm::EntityTrait;
-    let row = wf_store::entity::credential::Entity::find_by_id(id as i32).one(&app.state.db).await.unwrap().unwrap();
+    let row = wf_store::entity::credential::Entity::find_by_id(id as i32)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_ne!(row.password, "p@ss&<word>");
-    assert_eq!(app.state.cipher.decrypt(&row.password).unwrap(), "p@ss&<word>");
+    assert_eq!(
+        app.state.cipher.decrypt(&row.password).unwrap(),
+        "p@ss&<word>"
+    );
     assert_eq!(row.description.as_deref(), Some("&lt;b&gt;main&lt;/b&gt;"));
-    app.post(c, json!({"name": "a", "credential_type": "ssh", "username": "dba", "password": "secret1"})).await.err(400, "VALIDATION_ERROR", Some("凭据名称已存在,请使用其他名称"));
+    app.post(
+        c,
+        json!({"name": "a", "credential_type": "ssh", "username": "dba", "password": "secret1"}),
+    )
+    .await
+    .err(
+        400,
+        "VALIDATION_ERROR",
+        Some("凭据名称已存在,请使用其他名称"),
+    );
     let d = app.get(&format!("{c}/{id}")).await.ok(200, "操作成功");
     assert_eq!(d["credential"]["name"], "a");
-    app.get(&format!("{c}/424242")).await.err(404, "RESOURCE_NOT_FOUND", Some("凭据不存在"));
+    app.get(&format!("{c}/424242"))
+        .await
+        .err(404, "RESOURCE_NOT_FOUND", Some("凭据不存在"));
     // update keeps the password when absent
-    let u = app.put(&format!("{c}/{id}"), json!({"name": "a2", "credential_type": "database", "username": "dba2"})).await.ok(200, "数据更新成功");
+    let u = app
+        .put(
+            &format!("{c}/{id}"),
+            json!({"name": "a2", "credential_type": "database", "username": "dba2"}),
+        )
+        .await
+        .ok(200, "数据更新成功");
     assert_eq!(u["credential"]["name"], "a2");
-    let row2 = wf_store::entity::credential::Entity::find_by_id(id as i32).one(&app.state.db).await.unwrap().unwrap();
-    assert_eq!(app.state.cipher.decrypt(&row2.password).unwrap(), "p@ss&<word>");
-    app.put(&format!("{c}/{id}"), json!({"name": "a2"})).await.err(400, "VALIDATION_ERROR", Some("credential_type不能为空"));
+    let row2 = wf_store::entity::credential::Entity::find_by_id(id as i32)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.state.cipher.decrypt(&row2.password).unwrap(),
+        "p@ss&<word>"
+    );
+    app.put(&format!("{c}/{id}"), json!({"name": "a2"}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("credential_type不能为空"));
     // list item fields and filters
     let other = app.create_credential("b", "svc_user", "secret22").await;
     app.create_instance(json!({"name": "uses-a", "db_type": "mysql", "host": "10.0.0.1", "port": 3306, "credential_id": id})).await;
-    let l = app.get(&format!("{c}?sort=instance_count&order=desc")).await.ok(200, "操作成功");
+    let l = app
+        .get(&format!("{c}?sort=instance_count&order=desc"))
+        .await
+        .ok(200, "操作成功");
     assert_eq!(l["total"], 2);
     let item = &l["items"][0];
     assert_eq!(item["id"].as_i64(), Some(id));
     assert_eq!(item["instance_count"], 1);
     assert_eq!(item["is_active"], true);
     assert_eq!(item["created_at_display"].as_str().unwrap().len(), 19);
-    for k in ["id", "name", "credential_type", "db_type", "username", "category_id", "created_at", "updated_at", "password", "description", "is_active", "instance_count", "created_at_display"] {
+    for k in [
+        "id",
+        "name",
+        "credential_type",
+        "db_type",
+        "username",
+        "category_id",
+        "created_at",
+        "updated_at",
+        "password",
+        "description",
+        "is_active",
+        "instance_count",
+        "created_at_display",
+    ] {
         assert!(item.get(k).is_some(), "missing {k}");
     }
-    let l = app.get(&format!("{c}?search=SVC&db_type=all")).await.ok(200, "操作成功");
-    assert_eq!((l["total"].as_i64(), l["items"][0]["id"].as_i64()), (Some(1), Some(other)));
-    let l = app.get(&format!("{c}?db_type=postgresql&credential_type=database&status=active")).await.ok(200, "操作成功");
+    let l = app
+        .get(&format!("{c}?search=SVC&db_type=all"))
+        .await
+        .ok(200, "操作成功");
+    assert_eq!(
+        (l["total"].as_i64(), l["items"][0]["id"].as_i64()),
+        (Some(1), Some(other))
+    );
+    let l = app
+        .get(&format!(
+            "{c}?db_type=postgresql&credential_type=database&status=active"
+        ))
+        .await
+        .ok(200, "操作成功");
     assert_eq!(l["total"], 1);
     // delete: instances keep existing without the credential
-    let d = app.post(&format!("{c}/{id}/delete"), json!({})).await.ok(200, "数据删除成功");
+    let d = app
+        .post(&format!("{c}/{id}/delete"), json!({}))
+        .await
+        .ok(200, "数据删除成功");
     assert_eq!(d["credential_id"].as_i64(), Some(id));
-    let inst = app.get("/api/v1/instances").await.ok(200, "获取实例列表成功");
+    let inst = app
+        .get("/api/v1/instances")
+        .await
+        .ok(200, "获取实例列表成功");
     assert_eq!(inst["total"], 1);
     let iid = inst["items"][0]["id"].as_i64().unwrap();
-    let det = app.get(&format!("/api/v1/instances/{iid}")).await.ok(200, "获取实例详情成功");
+    let det = app
+        .get(&format!("/api/v1/instances/{iid}"))
+        .await
+        .ok(200, "获取实例详情成功");
     assert_eq!(det["instance"]["credential_id"], Value::Null);
     assert!(det["instance"].get("credential").is_none());
-    app.post(&format!("{c}/{id}/delete"), json!({})).await.err(404, "RESOURCE_NOT_FOUND", Some("凭据不存在"));
+    app.post(&format!("{c}/{id}/delete"), json!({})).await.err(
+        404,
+        "RESOURCE_NOT_FOUND",
+        Some("凭据不存在"),
+    );
 }
 
 #[tokio::test]
 async fn instances_crud_validation_and_list() {
     let mut app = admin().await;
     let i = "/api/v1/instances";
-    app.post(i, json!({})).await.err(400, "VALIDATION_ERROR", Some("字段 'name, db_type, host, port' 是必填的"));
-    app.post(i, json!({"name": "x", "db_type": "mysql", "host": "h", "port": 0})).await.err(400, "VALIDATION_ERROR", Some("字段 'port' 是必填的"));
+    app.post(i, json!({})).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("字段 'name, db_type, host, port' 是必填的"),
+    );
+    app.post(
+        i,
+        json!({"name": "x", "db_type": "mysql", "host": "h", "port": 0}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("字段 'port' 是必填的"));
     let base = json!({"name": "prod-01", "db_type": "mysql", "host": "10.1.2.3", "port": 3306});
     let with = |k: &str, v: Value| {
         let mut b = base.clone();
         b[k] = v;
         b
     };
-    app.post(i, with("name", json!("bad name!"))).await.err(400, "VALIDATION_ERROR", Some("实例名称只能包含字母、数字、下划线、连字符和中文字符"));
-    app.post(i, with("name", json!("x".repeat(101)))).await.err(400, "VALIDATION_ERROR", Some("实例名称长度不能超过100个字符"));
-    app.post(i, with("db_type", json!("db2"))).await.err(400, "VALIDATION_ERROR", Some("不支持的数据库类型: db2.支持的类型: mysql, oracle, postgresql, sqlserver"));
-    app.post(i, with("host", json!("300.1.1.1"))).await.err(400, "VALIDATION_ERROR", Some("主机地址格式无效,请输入有效的IP地址或域名"));
-    app.post(i, with("port", json!("abc"))).await.err(400, "VALIDATION_ERROR", Some("端口号必须是整数"));
-    app.post(i, with("port", json!(99999))).await.err(400, "VALIDATION_ERROR", Some("端口号必须在1-65535之间"));
-    app.post(i, with("port", json!(33.5))).await.err(400, "VALIDATION_ERROR", Some("端口号格式不正确"));
-    app.post(i, with("credential_id", json!("abc"))).await.err(400, "VALIDATION_ERROR", Some("凭据ID必须是整数"));
-    app.post(i, with("credential_id", json!(-3))).await.err(400, "VALIDATION_ERROR", Some("凭据ID必须是正整数"));
-    app.post(i, with("credential_id", json!(""))).await.err(400, "VALIDATION_ERROR", Some("无效的凭据ID"));
-    app.post(i, with("credential_id", json!(777))).await.err(400, "VALIDATION_ERROR", Some("凭据不存在"));
-    app.post(i, with("credential_id", json!(99999999999i64))).await.err(400, "VALIDATION_ERROR", Some("凭据不存在"));
-    app.post(i, with("is_active", json!("yes"))).await.err(400, "VALIDATION_ERROR", Some("is_active 仅支持布尔类型"));
-    app.post(i, with("tag_names", json!("a"))).await.err(400, "VALIDATION_ERROR", Some("tag_names 必须为数组"));
-    app.post(i, json!("just a string")).await.err(400, "VALIDATION_ERROR", None);
+    app.post(i, with("name", json!("bad name!"))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("实例名称只能包含字母、数字、下划线、连字符和中文字符"),
+    );
+    app.post(i, with("name", json!("x".repeat(101)))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("实例名称长度不能超过100个字符"),
+    );
+    app.post(i, with("db_type", json!("db2"))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("不支持的数据库类型: db2.支持的类型: mysql, oracle, postgresql, sqlserver"),
+    );
+    app.post(i, with("host", json!("300.1.1.1"))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("主机地址格式无效,请输入有效的IP地址或域名"),
+    );
+    app.post(i, with("port", json!("abc"))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("端口号必须是整数"),
+    );
+    app.post(i, with("port", json!(99999))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("端口号必须在1-65535之间"),
+    );
+    app.post(i, with("port", json!(33.5))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("端口号格式不正确"),
+    );
+    app.post(i, with("credential_id", json!("abc"))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("凭据ID必须是整数"),
+    );
+    app.post(i, with("credential_id", json!(-3))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("凭据ID必须是正整数"),
+    );
+    app.post(i, with("credential_id", json!(""))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("无效的凭据ID"),
+    );
+    app.post(i, with("credential_id", json!(777))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("凭据不存在"),
+    );
+    app.post(i, with("credential_id", json!(99999999999i64)))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("凭据不存在"));
+    app.post(i, with("is_active", json!("yes"))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("is_active 仅支持布尔类型"),
+    );
+    app.post(i, with("tag_names", json!("a"))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("tag_names 必须为数组"),
+    );
+    app.post(i, json!("just a string"))
+        .await
+        .err(400, "VALIDATION_ERROR", None);
     let cid = app.create_credential("inst-cred", "dba", "secret123").await;
     let mut body = with("db_type", json!("MSSQL"));
     body["credential_id"] = json!(cid.to_string());
@@ -182,107 +479,332 @@ async fn instances_crud_validation_and_list() {
     assert_eq!(inst["status"], "active");
     assert_eq!(inst["tags"], json!([]));
     assert_eq!(inst["credential"]["username"], "dba");
-    assert!(inst["credential"]["password"].as_str().unwrap().starts_with('*'));
+    assert!(
+        inst["credential"]["password"]
+            .as_str()
+            .unwrap()
+            .starts_with('*')
+    );
     assert!(inst.get("deleted_at").is_none() && inst.get("sync_count").is_none());
     let id = inst["id"].as_i64().unwrap();
-    app.post(i, body).await.err(409, "CONSTRAINT_VIOLATION", Some("实例名称已存在"));
+    app.post(i, body)
+        .await
+        .err(409, "CONSTRAINT_VIOLATION", Some("实例名称已存在"));
     // a form body is accepted and sanitised
     let token = app.csrf.clone().unwrap();
-    let form = "name=form-inst&db_type=postgresql&host=db.example.com&port=5432&description=a%3Cb%3E";
-    let r = app.send("POST", i, Some(("application/x-www-form-urlencoded", form.as_bytes().to_vec())), &[("X-CSRFToken", &token)]).await;
-    assert_eq!(r.ok(201, "实例创建成功")["instance"]["description"], "a&lt;b&gt;");
+    let form =
+        "name=form-inst&db_type=postgresql&host=db.example.com&port=5432&description=a%3Cb%3E";
+    let r = app
+        .send(
+            "POST",
+            i,
+            Some((
+                "application/x-www-form-urlencoded",
+                form.as_bytes().to_vec(),
+            )),
+            &[("X-CSRFToken", &token)],
+        )
+        .await;
+    assert_eq!(
+        r.ok(201, "实例创建成功")["instance"]["description"],
+        "a&lt;b&gt;"
+    );
     // replace-style update
     let upd = app.put(&format!("{i}/{id}"), json!({"name": "prod-02", "db_type": "oracle", "host": "10.1.2.4", "port": 1521, "description": "d", "is_active": false, "credential_id": null})).await;
     let u = upd.ok(200, "实例更新成功")["instance"].clone();
-    assert_eq!((u["name"].as_str(), u["db_type"].as_str(), u["status"].as_str()), (Some("prod-02"), Some("oracle"), Some("inactive")));
+    assert_eq!(
+        (
+            u["name"].as_str(),
+            u["db_type"].as_str(),
+            u["status"].as_str()
+        ),
+        (Some("prod-02"), Some("oracle"), Some("inactive"))
+    );
     assert_eq!(u["credential_id"], Value::Null);
-    app.put(&format!("{i}/{id}"), json!({"name": "form-inst", "db_type": "oracle", "host": "h", "port": 1})).await.err(409, "CONSTRAINT_VIOLATION", Some("实例名称已存在"));
-    app.put(&format!("{i}/{id}"), json!({"name": "prod-02"})).await.err(400, "VALIDATION_ERROR", Some("字段 'db_type, host, port' 是必填的"));
+    app.put(
+        &format!("{i}/{id}"),
+        json!({"name": "form-inst", "db_type": "oracle", "host": "h", "port": 1}),
+    )
+    .await
+    .err(409, "CONSTRAINT_VIOLATION", Some("实例名称已存在"));
+    app.put(&format!("{i}/{id}"), json!({"name": "prod-02"}))
+        .await
+        .err(
+            400,
+            "VALIDATION_ERROR",
+            Some("字段 'db_type, host, port' 是必填的"),
+        );
     app.put(&format!("{i}/{id}"), json!({"name": "prod-02", "db_type": "oracle", "host": "h", "port": 1, "credential_id": "x"})).await.err(400, "VALIDATION_ERROR", Some("credential_id 必须为整数"));
-    app.put(&format!("{i}/424242"), json!({})).await.err(404, "INVALID_REQUEST", None);
+    app.put(&format!("{i}/424242"), json!({}))
+        .await
+        .err(404, "INVALID_REQUEST", None);
     // list
     for n in 0..3 {
         app.create_instance(json!({"name": format!("pg-{n}"), "db_type": "postgresql", "host": format!("pg{n}.local"), "port": 5432, "description": "Billing"})).await;
     }
-    let l = app.get(&format!("{i}?db_type=postgresql&search=BILL&sort=name&order=asc&page_size=2")).await.ok(200, "获取实例列表成功");
-    assert_eq!((l["total"].as_i64(), l["pages"].as_i64(), l["limit"].as_i64()), (Some(3), Some(2), Some(2)));
+    let l = app
+        .get(&format!(
+            "{i}?db_type=postgresql&search=BILL&sort=name&order=asc&page_size=2"
+        ))
+        .await
+        .ok(200, "获取实例列表成功");
+    assert_eq!(
+        (
+            l["total"].as_i64(),
+            l["pages"].as_i64(),
+            l["limit"].as_i64()
+        ),
+        (Some(3), Some(2), Some(2))
+    );
     assert_eq!(l["items"][0]["name"], "pg-0");
     let item = &l["items"][0];
-    for k in ["id", "name", "db_type", "host", "port", "description", "is_active", "deleted_at", "status", "main_version", "active_db_count", "active_account_count", "last_sync_time", "tags"] {
+    for k in [
+        "id",
+        "name",
+        "db_type",
+        "host",
+        "port",
+        "description",
+        "is_active",
+        "deleted_at",
+        "status",
+        "main_version",
+        "active_db_count",
+        "active_account_count",
+        "last_sync_time",
+        "tags",
+    ] {
         assert!(item.get(k).is_some(), "missing {k}");
     }
-    let l = app.get(&format!("{i}?status=inactive")).await.ok(200, "获取实例列表成功");
+    let l = app
+        .get(&format!("{i}?status=inactive"))
+        .await
+        .ok(200, "获取实例列表成功");
     assert_eq!(l["total"], 1);
-    let l = app.get(&format!("{i}?page_size=0&page=-4&sort=bogus&order=sideways")).await.ok(200, "获取实例列表成功");
-    assert_eq!((l["limit"].as_i64(), l["page"].as_i64()), (Some(1), Some(1)));
+    let l = app
+        .get(&format!(
+            "{i}?page_size=0&page=-4&sort=bogus&order=sideways"
+        ))
+        .await
+        .ok(200, "获取实例列表成功");
+    assert_eq!(
+        (l["limit"].as_i64(), l["page"].as_i64()),
+        (Some(1), Some(1))
+    );
     assert!(l["items"][0]["id"].as_i64() > l["items"][0]["id"].as_i64().map(|x| x - 1));
-    let l = app.get(&format!("{i}?page_size=500")).await.ok(200, "获取实例列表成功");
+    let l = app
+        .get(&format!("{i}?page_size=500"))
+        .await
+        .ok(200, "获取实例列表成功");
     assert_eq!(l["limit"], 100);
     // soft delete, idempotent; restore
-    let d = app.post(&format!("{i}/{id}/delete"), json!({})).await.ok(200, "实例已移入回收站");
-    assert_eq!((d["instance_id"].as_i64(), d["deletion_mode"].as_str()), (Some(id), Some("soft")));
-    let d2 = app.post(&format!("{i}/{id}/delete"), json!({})).await.ok(200, "实例已移入回收站");
+    let d = app
+        .post(&format!("{i}/{id}/delete"), json!({}))
+        .await
+        .ok(200, "实例已移入回收站");
+    assert_eq!(
+        (d["instance_id"].as_i64(), d["deletion_mode"].as_str()),
+        (Some(id), Some("soft"))
+    );
+    let d2 = app
+        .post(&format!("{i}/{id}/delete"), json!({}))
+        .await
+        .ok(200, "实例已移入回收站");
     assert_eq!(d["deleted_at"], d2["deleted_at"]);
-    app.get(&format!("{i}/{id}")).await.err(404, "INVALID_REQUEST", None);
-    let total_all = app.get(&format!("{i}?include_deleted=true")).await.ok(200, "获取实例列表成功")["total"].as_i64().unwrap();
-    let total = app.get(i).await.ok(200, "获取实例列表成功")["total"].as_i64().unwrap();
+    app.get(&format!("{i}/{id}"))
+        .await
+        .err(404, "INVALID_REQUEST", None);
+    let total_all = app
+        .get(&format!("{i}?include_deleted=true"))
+        .await
+        .ok(200, "获取实例列表成功")["total"]
+        .as_i64()
+        .unwrap();
+    let total = app.get(i).await.ok(200, "获取实例列表成功")["total"]
+        .as_i64()
+        .unwrap();
     assert_eq!(total_all, total + 1);
-    let del = app.get(&format!("{i}?include_deleted=1&status=inactive")).await.ok(200, "获取实例列表成功");
+    let del = app
+        .get(&format!("{i}?include_deleted=1&status=inactive"))
+        .await
+        .ok(200, "获取实例列表成功");
     assert_eq!(del["items"][0]["status"], "deleted");
     assert!(del["items"][0]["deleted_at"].is_string());
-    let r = app.post(&format!("{i}/{id}/restore"), json!({})).await.ok(200, "实例恢复成功");
+    let r = app
+        .post(&format!("{i}/{id}/restore"), json!({}))
+        .await
+        .ok(200, "实例恢复成功");
     assert_eq!(r["instance"]["id"].as_i64(), Some(id));
-    app.post(&format!("{i}/{id}/restore"), json!({})).await.ok(200, "实例未删除，无需恢复");
-    app.post(&format!("{i}/999999/restore"), json!({})).await.err(404, "INVALID_REQUEST", None);
-    app.post(&format!("{i}/999999/delete"), json!({})).await.err(404, "INVALID_REQUEST", None);
+    app.post(&format!("{i}/{id}/restore"), json!({}))
+        .await
+        .ok(200, "实例未删除，无需恢复");
+    app.post(&format!("{i}/999999/restore"), json!({}))
+        .await
+        .err(404, "INVALID_REQUEST", None);
+    app.post(&format!("{i}/999999/delete"), json!({}))
+        .await
+        .err(404, "INVALID_REQUEST", None);
 }
 
 #[tokio::test]
 async fn connections_validation_and_status() {
     let mut app = admin().await;
     let t = "/api/v1/connections/actions/test";
-    app.post(t, json!({})).await.err(400, "VALIDATION_ERROR", Some("请求数据不能为空"));
-    app.post(t, json!([1])).await.err(400, "VALIDATION_ERROR", Some("请求数据格式必须是 JSON 对象"));
-    app.post(t, json!({"instance_id": null})).await.err(400, "VALIDATION_ERROR", Some("instance_id 不能为空"));
-    app.post(t, json!({"instance_id": "x"})).await.err(400, "VALIDATION_ERROR", Some("instance_id 必须是整数"));
-    app.post(t, json!({"instance_id": 4242})).await.err(404, "RESOURCE_NOT_FOUND", Some("实例不存在"));
-    app.post(t, json!({"db_type": "mysql"})).await.err(400, "VALIDATION_ERROR", Some("缺少必需参数: host, port, credential_id"));
-    app.post(t, json!({"db_type": "db2", "host": "h", "port": 1, "credential_id": 1})).await.err(400, "VALIDATION_ERROR", Some("不支持的数据库类型: db2"));
-    app.post(t, json!({"db_type": "mysql", "host": "h", "port": "x", "credential_id": 1})).await.err(400, "VALIDATION_ERROR", Some("端口号必须是有效的数字"));
-    app.post(t, json!({"db_type": "mysql", "host": "h", "port": 70000, "credential_id": 1})).await.err(400, "VALIDATION_ERROR", Some("端口号必须在1-65535之间"));
-    app.post(t, json!({"db_type": "mysql", "host": "h", "port": 1, "credential_id": "z"})).await.err(400, "VALIDATION_ERROR", Some("credential_id 必须是整数"));
-    app.post(t, json!({"db_type": "mysql", "host": "h", "port": 1, "credential_id": 99})).await.err(404, "RESOURCE_NOT_FOUND", Some("凭据不存在"));
-    let cid = app.create_credential("conn-cred", "nobody", "nopass1").await;
+    app.post(t, json!({}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("请求数据不能为空"));
+    app.post(t, json!([1])).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("请求数据格式必须是 JSON 对象"),
+    );
+    app.post(t, json!({"instance_id": null})).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("instance_id 不能为空"),
+    );
+    app.post(t, json!({"instance_id": "x"})).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("instance_id 必须是整数"),
+    );
+    app.post(t, json!({"instance_id": 4242})).await.err(
+        404,
+        "RESOURCE_NOT_FOUND",
+        Some("实例不存在"),
+    );
+    app.post(t, json!({"db_type": "mysql"})).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("缺少必需参数: host, port, credential_id"),
+    );
+    app.post(
+        t,
+        json!({"db_type": "db2", "host": "h", "port": 1, "credential_id": 1}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("不支持的数据库类型: db2"));
+    app.post(
+        t,
+        json!({"db_type": "mysql", "host": "h", "port": "x", "credential_id": 1}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("端口号必须是有效的数字"));
+    app.post(
+        t,
+        json!({"db_type": "mysql", "host": "h", "port": 70000, "credential_id": 1}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("端口号必须在1-65535之间"));
+    app.post(
+        t,
+        json!({"db_type": "mysql", "host": "h", "port": 1, "credential_id": "z"}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("credential_id 必须是整数"));
+    app.post(
+        t,
+        json!({"db_type": "mysql", "host": "h", "port": 1, "credential_id": 99}),
+    )
+    .await
+    .err(404, "RESOURCE_NOT_FOUND", Some("凭据不存在"));
+    let cid = app
+        .create_credential("conn-cred", "nobody", "nopass1")
+        .await;
     // a closed port → 409 with extra
-    let r = app.post(t, json!({"db_type": "postgresql", "host": "127.0.0.1", "port": 1, "credential_id": cid})).await;
-    let e = r.err(409, "DATABASE_CONNECTION_ERROR", Some("数据库连接失败")).clone();
+    let r = app
+        .post(
+            t,
+            json!({"db_type": "postgresql", "host": "127.0.0.1", "port": 1, "credential_id": cid}),
+        )
+        .await;
+    let e = r
+        .err(409, "DATABASE_CONNECTION_ERROR", Some("数据库连接失败"))
+        .clone();
     assert_eq!(e["category"], "system");
     assert_eq!(e["extra"]["error_code"], "CONNECTION_FAILED");
-    assert_eq!(e["extra"]["connection_error_id"].as_str().map(str::len), Some(32));
+    assert_eq!(
+        e["extra"]["connection_error_id"].as_str().map(str::len),
+        Some(32)
+    );
     assert_eq!(e["extra"]["details"]["error_type"], "ConnectionError");
     // SQL Server / Oracle instances exist but cannot be tested yet: a clear 409 envelope
     let ms = app.create_instance(json!({"name": "mssql-1", "db_type": "sqlserver", "host": "10.9.9.9", "port": 1433, "credential_id": cid})).await;
     let r = app.post(t, json!({"instance_id": ms})).await;
-    assert_eq!(r.err(409, "DATABASE_CONNECTION_ERROR", None)["extra"]["details"]["error_type"], "UnsupportedEngine");
+    assert_eq!(
+        r.err(409, "DATABASE_CONNECTION_ERROR", None)["extra"]["details"]["error_type"],
+        "UnsupportedEngine"
+    );
     // the failed test does not make the connection status "good"
-    let s = app.get(&format!("/api/v1/connections/status/{ms}")).await.ok(200, "获取连接状态成功");
-    assert_eq!((s["status"].as_str(), s["last_connected"].clone()), (Some("unknown"), Value::Null));
-    assert_eq!((s["instance_name"].as_str(), s["port"].as_i64(), s["is_active"].as_bool()), (Some("mssql-1"), Some(1433), Some(true)));
-    app.get("/api/v1/connections/status/9999").await.err(404, "RESOURCE_NOT_FOUND", Some("实例不存在"));
+    let s = app
+        .get(&format!("/api/v1/connections/status/{ms}"))
+        .await
+        .ok(200, "获取连接状态成功");
+    assert_eq!(
+        (s["status"].as_str(), s["last_connected"].clone()),
+        (Some("unknown"), Value::Null)
+    );
+    assert_eq!(
+        (
+            s["instance_name"].as_str(),
+            s["port"].as_i64(),
+            s["is_active"].as_bool()
+        ),
+        (Some("mssql-1"), Some(1433), Some(true))
+    );
+    app.get("/api/v1/connections/status/9999").await.err(
+        404,
+        "RESOURCE_NOT_FOUND",
+        Some("实例不存在"),
+    );
     // validate-params
     let v = "/api/v1/connections/actions/validate-params";
-    app.post(v, json!({"db_type": "mysql", "port": 3306, "credential_id": cid})).await.ok(200, "连接参数验证通过");
-    app.post(v, json!({"db_type": "mysql"})).await.err(400, "VALIDATION_ERROR", Some("缺少必需参数: port"));
-    app.post(v, json!({})).await.err(400, "VALIDATION_ERROR", Some("请求数据不能为空"));
-    app.post(v, json!({"db_type": "pg", "port": 5432, "credential_id": 12345})).await.err(404, "RESOURCE_NOT_FOUND", Some("凭据不存在"));
+    app.post(
+        v,
+        json!({"db_type": "mysql", "port": 3306, "credential_id": cid}),
+    )
+    .await
+    .ok(200, "连接参数验证通过");
+    app.post(v, json!({"db_type": "mysql"})).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("缺少必需参数: port"),
+    );
+    app.post(v, json!({}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("请求数据不能为空"));
+    app.post(
+        v,
+        json!({"db_type": "pg", "port": 5432, "credential_id": 12345}),
+    )
+    .await
+    .err(404, "RESOURCE_NOT_FOUND", Some("凭据不存在"));
     // batch-test
     let b = "/api/v1/connections/actions/batch-test";
-    app.post(b, json!({})).await.err(400, "VALIDATION_ERROR", Some("缺少实例ID列表"));
-    app.post(b, json!({"instance_ids": []})).await.err(400, "VALIDATION_ERROR", Some("实例ID列表不能为空"));
-    app.post(b, json!({"instance_ids": ["a"]})).await.err(400, "VALIDATION_ERROR", Some("实例ID列表必须为整数"));
-    app.post(b, json!({"instance_ids": (0..51).collect::<Vec<_>>()})).await.err(400, "VALIDATION_ERROR", Some("批量测试数量不能超过50个"));
-    let r = app.post(b, json!({"instance_ids": [999, ms.to_string()]})).await.ok(200, "批量连接测试完成");
-    assert_eq!(r["results"][0], json!({"instance_id": 999, "success": false, "error": "实例不存在"}));
+    app.post(b, json!({}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("缺少实例ID列表"));
+    app.post(b, json!({"instance_ids": []})).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("实例ID列表不能为空"),
+    );
+    app.post(b, json!({"instance_ids": ["a"]})).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("实例ID列表必须为整数"),
+    );
+    app.post(b, json!({"instance_ids": (0..51).collect::<Vec<_>>()}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("批量测试数量不能超过50个"));
+    let r = app
+        .post(b, json!({"instance_ids": [999, ms.to_string()]}))
+        .await
+        .ok(200, "批量连接测试完成");
+    assert_eq!(
+        r["results"][0],
+        json!({"instance_id": 999, "success": false, "error": "实例不存在"})
+    );
     assert_eq!(r["results"][1]["success"], false);
     assert_eq!(r["results"][1]["message"], "数据库连接失败");
     assert_eq!(r["summary"], json!({"total": 2, "success": 0, "failed": 2}));
@@ -291,5 +813,9 @@ async fn connections_validation_and_status() {
     let mut u = app.client();
     u.login("conn_user", "TestPass1").await;
     let r = u.post(t, json!({"instance_id": ms})).await;
-    assert!(r.err(409, "DATABASE_CONNECTION_ERROR", None)["extra"].get("details").is_none());
+    assert!(
+        r.err(409, "DATABASE_CONNECTION_ERROR", None)["extra"]
+            .get("details")
+            .is_none()
+    );
 }

@@ -93,7 +93,7 @@ pub struct AppError {
     /// Human-readable message (Chinese for application errors).
     pub message: String,
     /// Optional `extra` object, only for endpoint-built errors (`api-v1.md` §2.4).
-    pub extra: Option<Value>,
+    pub extra: Option<Box<Value>>,
     /// Additional response headers.
     pub headers: Vec<(String, String)>,
 }
@@ -241,7 +241,7 @@ impl AppError {
     }
     /// Attach an `extra` object.
     pub fn with_extra(mut self, extra: Value) -> Self {
-        self.extra = Some(extra);
+        self.extra = Some(Box::new(extra));
         self
     }
     /// Attach a response header.

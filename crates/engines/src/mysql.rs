@@ -130,7 +130,9 @@ impl MySqlAdapter {
             .await
             .map_err(|_| EngineError::Connect("连接超时".into()))?
             .map_err(|e| EngineError::Connect(e.to_string()))?;
-        Ok(Self { conn: tokio::sync::Mutex::new(Some(conn)) })
+        Ok(Self {
+            conn: tokio::sync::Mutex::new(Some(conn)),
+        })
     }
 }
 
@@ -138,7 +140,9 @@ impl MySqlAdapter {
 impl EngineAdapter for MySqlAdapter {
     async fn version(&self) -> Result<String, EngineError> {
         let mut guard = self.conn.lock().await;
-        let conn = guard.as_mut().ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
+        let conn = guard
+            .as_mut()
+            .ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
         sqlx::query_scalar::<_, String>("SELECT CAST(VERSION() AS CHAR)")
             .fetch_one(&mut *conn)
             .await
@@ -148,7 +152,9 @@ impl EngineAdapter for MySqlAdapter {
     async fn list_accounts(&self) -> Result<Vec<RemoteAccount>, EngineError> {
         let version = self.version().await?;
         let mut guard = self.conn.lock().await;
-        let conn = guard.as_mut().ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
+        let conn = guard
+            .as_mut()
+            .ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
         let sql = match flavour(&version) {
             Flavour::MySql => LIST_USERS_MYSQL_SQL,
             Flavour::MariaDb => LIST_USERS_MARIADB_SQL,

@@ -65,7 +65,9 @@ impl PostgresAdapter {
             .await
             .map_err(|_| EngineError::Connect("连接超时".into()))?
             .map_err(|e| EngineError::Connect(e.to_string()))?;
-        Ok(Self { conn: tokio::sync::Mutex::new(Some(conn)) })
+        Ok(Self {
+            conn: tokio::sync::Mutex::new(Some(conn)),
+        })
     }
 }
 
@@ -73,7 +75,9 @@ impl PostgresAdapter {
 impl EngineAdapter for PostgresAdapter {
     async fn version(&self) -> Result<String, EngineError> {
         let mut guard = self.conn.lock().await;
-        let conn = guard.as_mut().ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
+        let conn = guard
+            .as_mut()
+            .ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
         sqlx::query_scalar::<_, String>("SELECT version()")
             .fetch_one(&mut *conn)
             .await
@@ -82,7 +86,9 @@ impl EngineAdapter for PostgresAdapter {
 
     async fn list_accounts(&self) -> Result<Vec<RemoteAccount>, EngineError> {
         let mut guard = self.conn.lock().await;
-        let conn = guard.as_mut().ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
+        let conn = guard
+            .as_mut()
+            .ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
         let rows = sqlx::query(LIST_ROLES_SQL)
             .bind(EXCLUDE_USERS[0])
             .bind(EXCLUDE_USERS[1])

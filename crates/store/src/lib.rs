@@ -24,10 +24,11 @@ pub async fn connect(
     let url = normalize_url(url);
     if let Some(path) = url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap_or(path);
-        if path != ":memory:" && !path.is_empty() {
-            if let Some(parent) = std::path::Path::new(path).parent() {
-                let _ = std::fs::create_dir_all(parent);
-            }
+        if path != ":memory:"
+            && !path.is_empty()
+            && let Some(parent) = std::path::Path::new(path).parent()
+        {
+            let _ = std::fs::create_dir_all(parent);
         }
     }
     let url = if url.starts_with("sqlite://") && !url.contains("mode=") {

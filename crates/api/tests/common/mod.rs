@@ -37,7 +37,11 @@ pub struct Resp {
 impl Resp {
     /// Assert a success envelope with `status` and `message`; returns `data`.
     pub fn ok(&self, status: u16, message: &str) -> Value {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
         assert_eq!(self.body["success"], json!(true), "{}", self.body);
         assert_eq!(self.body["error"], json!(false));
         assert_eq!(self.body["message"], json!(message), "{}", self.body);
@@ -48,7 +52,11 @@ impl Resp {
 
     /// Assert an error envelope with status, message_code and (optionally) message.
     pub fn err(&self, status: u16, code: &str, message: Option<&str>) -> &Value {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
         let b = &self.body;
         assert_eq!(b["success"], json!(false), "{b}");
         assert_eq!(b["error"], json!(true));
@@ -57,7 +65,14 @@ impl Resp {
             assert_eq!(b["message"], json!(m), "{b}");
         }
         assert_eq!(b["error_id"].as_str().map(str::len), Some(32));
-        for k in ["category", "severity", "timestamp", "recoverable", "suggestions", "context"] {
+        for k in [
+            "category",
+            "severity",
+            "timestamp",
+            "recoverable",
+            "suggestions",
+            "context",
+        ] {
             assert!(b.get(k).is_some(), "missing {k} in {b}");
         }
         assert!(b["context"]["url"].as_str().unwrap().starts_with("http://"));
@@ -81,7 +96,10 @@ pub fn test_env(extra: &[(&str, &str)]) -> HashMap<String, String> {
         ("APP_ENV", "testing"),
         ("SECRET_KEY", "test-secret-key"),
         ("JWT_SECRET_KEY", "test-jwt-key"),
-        ("PASSWORD_ENCRYPTION_KEY", "dGhpcy1pcy1hLTMyLWJ5dGUta2V5LWZvci10ZXN0cyE="),
+        (
+            "PASSWORD_ENCRYPTION_KEY",
+            "dGhpcy1pcy1hLTMyLWJ5dGUta2V5LWZvci10ZXN0cyE=",
+        ),
         ("BCRYPT_LOG_ROUNDS", "4"),
         ("FLASK_DEBUG", "false"),
     ]
@@ -103,10 +121,19 @@ impl TestApp {
     pub async fn with_env(extra: &[(&str, &str)]) -> Self {
         let (url, pg_db, sqlite_path) = if store_kind() == "postgres" {
             let name = format!("wf_test_{}", unique());
-            let pool = sqlx::PgPool::connect(PG_ADMIN_URL).await.expect("postgres on 127.0.0.1:5432");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.expect("create test database");
+            let pool = sqlx::PgPool::connect(PG_ADMIN_URL)
+                .await
+                .expect("postgres on 127.0.0.1:5432");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&pool)
+                .await
+                .expect("create test database");
             pool.close().await;
-            (format!("postgres://postgres@127.0.0.1:5432/{name}"), Some(name), None)
+            (
+                format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                Some(name),
+                None,
+            )
         } else {
             let path = std::env::temp_dir().join(format!("wf-test-{}.db", unique()));
             (format!("sqlite://{}", path.display()), None, Some(path))
@@ -116,18 +143,38 @@ impl TestApp {
         let settings = Settings::from_map(&env).expect("test settings");
         let db = wf_store::connect(&url, 5, 10).await.expect("store");
         wf_store::migrate(&db).await.expect("migrate");
-        wf_services::admin::ensure_admin(&db, Some(ADMIN_PW), 4).await.expect("admin");
+        wf_services::admin::ensure_admin(&db, Some(ADMIN_PW), 4)
+            .await
+            .expect("admin");
         let state = AppState::new(settings, db).await.expect("state");
-        TestApp { router: wf_api::router(state.clone()), state, cookies: HashMap::new(), csrf: None, pg_db, sqlite_path }
+        TestApp {
+            router: wf_api::router(state.clone()),
+            state,
+            cookies: HashMap::new(),
+            csrf: None,
+            pg_db,
+            sqlite_path,
+        }
     }
 
     /// A second client (own cookie jar) on the same app and store.
     pub fn client(&self) -> TestApp {
-        TestApp { router: self.router.clone(), state: self.state.clone(), cookies: HashMap::new(), csrf: None, pg_db: None, sqlite_path: None }
+        TestApp {
+            router: self.router.clone(),
+            state: self.state.clone(),
+            cookies: HashMap::new(),
+            csrf: None,
+            pg_db: None,
+            sqlite_path: None,
+        }
     }
 
     fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// Forget all cookies (a new browser).
@@ -159,12 +206,25 @@ impl TestApp {
         }
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Build and send a request with cookies and optional JSON body / extra headers.
-    pub async fn send(&mut self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>, headers: &[(&str, &str)]) -> Resp {
-        let mut b = Request::builder().method(Method::from_bytes(method.as_bytes()).unwrap()).uri(path).header("host", "localhost");
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut b = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(path)
+            .header("host", "localhost");
         if !self.cookies.is_empty() {
             b = b.header("cookie", self.cookie_header());
         }
@@ -172,7 +232,10 @@ impl TestApp {
             b = b.header(*k, *v);
         }
         let req = match body {
-            Some((ct, bytes)) => b.header("content-type", ct).body(Body::from(bytes)).unwrap(),
+            Some((ct, bytes)) => b
+                .header("content-type", ct)
+                .body(Body::from(bytes))
+                .unwrap(),
             None => b.body(Body::empty()).unwrap(),
         };
         self.raw(req).await
@@ -185,7 +248,10 @@ impl TestApp {
     /// Fetch (and remember) a CSRF token for this cookie jar.
     pub async fn fetch_csrf(&mut self) -> String {
         let r = self.get("/api/v1/auth/csrf-token").await;
-        let t = r.ok(200, "操作成功")["csrf_token"].as_str().unwrap().to_string();
+        let t = r.ok(200, "操作成功")["csrf_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
         self.csrf = Some(t.clone());
         t
     }
@@ -196,7 +262,13 @@ impl TestApp {
             Some(t) => t.clone(),
             None => self.fetch_csrf().await,
         };
-        self.send(method, path, Some(("application/json", serde_json::to_vec(&body).unwrap())), &[("X-CSRFToken", &token)]).await
+        self.send(
+            method,
+            path,
+            Some(("application/json", serde_json::to_vec(&body).unwrap())),
+            &[("X-CSRFToken", &token)],
+        )
+        .await
     }
 
     pub async fn post(&mut self, path: &str, body: Value) -> Resp {
@@ -213,7 +285,12 @@ impl TestApp {
 
     /// Log in; returns the login `data`.
     pub async fn login(&mut self, username: &str, password: &str) -> Value {
-        let r = self.post("/api/v1/auth/login", json!({"username": username, "password": password})).await;
+        let r = self
+            .post(
+                "/api/v1/auth/login",
+                json!({"username": username, "password": password}),
+            )
+            .await;
         r.ok(200, "登录成功")
     }
 
@@ -223,7 +300,12 @@ impl TestApp {
 
     /// Create a user (as the current admin session); returns its id.
     pub async fn create_user(&mut self, username: &str, role: &str, password: &str) -> i64 {
-        let r = self.post("/api/v1/users", json!({"username": username, "role": role, "password": password})).await;
+        let r = self
+            .post(
+                "/api/v1/users",
+                json!({"username": username, "role": role, "password": password}),
+            )
+            .await;
         r.ok(201, "用户创建成功")["user"]["id"].as_i64().unwrap()
     }
 
@@ -232,13 +314,17 @@ impl TestApp {
         let r = self
             .post("/api/v1/credentials", json!({"name": name, "credential_type": "database", "username": username, "password": password}))
             .await;
-        r.ok(201, "数据保存成功")["credential"]["id"].as_i64().unwrap()
+        r.ok(201, "数据保存成功")["credential"]["id"]
+            .as_i64()
+            .unwrap()
     }
 
     /// Create an instance; returns its id.
     pub async fn create_instance(&mut self, body: Value) -> i64 {
         let r = self.post("/api/v1/instances", body).await;
-        r.ok(201, "实例创建成功")["instance"]["id"].as_i64().unwrap()
+        r.ok(201, "实例创建成功")["instance"]["id"]
+            .as_i64()
+            .unwrap()
     }
 }
 
@@ -253,10 +339,17 @@ impl Drop for TestApp {
             // Drop the database from a helper thread with its own runtime; FORCE ends the
             // app pool's connections (the test runtime is blocked while we wait).
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async move {
                     if let Ok(pool) = sqlx::PgPool::connect(PG_ADMIN_URL).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&pool).await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .execute(&pool)
+                        .await;
                         pool.close().await;
                     }
                 });
