@@ -42,3 +42,26 @@ pub fn page(items: Vec<Value>, total: u64, page: u64, limit: u64) -> Value {
     };
     json!({"items": items, "total": total, "page": page, "pages": pages, "limit": limit})
 }
+
+/// Count and fetch one page. Pages beyond the end are answered without a query (and without
+/// overflowing the offset arithmetic for absurd page numbers).
+pub async fn fetch_page<'db, C, S>(
+    pager: sea_orm::Paginator<'db, C, S>,
+    page_no: u64,
+    size: u64,
+) -> Result<(u64, Vec<S::Item>), sea_orm::DbErr>
+where
+    C: sea_orm::ConnectionTrait,
+    S: sea_orm::SelectorTrait + 'db,
+{
+    let total = pager.num_items().await?;
+    let in_range = (page_no - 1)
+        .checked_mul(size)
+        .is_some_and(|offset| offset < total);
+    let rows = if in_range {
+        pager.fetch_page(page_no - 1).await?
+    } else {
+        Vec::new()
+    };
+    Ok((total, rows))
+}

@@ -116,8 +116,9 @@ pub async fn instance_accounts(
         .order_by(sort, order)
         .order_by(account_permission::Column::Id, sea_orm::Order::Asc)
         .paginate(&st.db, size);
-    let total = pager.num_items().await.public(PUB)?;
-    let rows = pager.fetch_page(page_no - 1).await.public(PUB)?;
+    let (total, rows) = crate::envelope::fetch_page(pager, page_no, size)
+        .await
+        .public(PUB)?;
     let include_permissions = bool_param(q.get("include_permissions"));
     if include_permissions
         && rows
@@ -374,8 +375,9 @@ pub async fn ledgers(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResu
         .order_by(sort, order)
         .order_by(account_permission::Column::Id, sea_orm::Order::Asc)
         .paginate(&st.db, size);
-    let total = pager.num_items().await.public(PUB)?;
-    let rows = pager.fetch_page(page_no - 1).await.public(PUB)?;
+    let (total, rows) = crate::envelope::fetch_page(pager, page_no, size)
+        .await
+        .public(PUB)?;
     let inst_ids: Vec<i32> = rows.iter().map(|r| r.instance_id).collect();
     let instances: HashMap<i32, instance::Model> = instance::Entity::find()
         .filter(instance::Column::Id.is_in(inst_ids.clone()))

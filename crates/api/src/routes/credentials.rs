@@ -130,8 +130,9 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
     let pager = select
         .order_by(credential::Column::Id, order)
         .paginate(&st.db, size);
-    let total = pager.num_items().await.public(PUB)?;
-    let rows = pager.fetch_page(page_no - 1).await.public(PUB)?;
+    let (total, rows) = crate::envelope::fetch_page(pager, page_no, size)
+        .await
+        .public(PUB)?;
     let ids: Vec<i32> = rows.iter().map(|c| c.id).collect();
     let usage: HashMap<i32, i64> = instance::Entity::find()
         .select_only()

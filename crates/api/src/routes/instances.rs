@@ -179,8 +179,9 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
     let pager = select
         .order_by(instance::Column::Id, order)
         .paginate(&st.db, size);
-    let total = pager.num_items().await.public(PUB)?;
-    let rows = pager.fetch_page(page_no - 1).await.public(PUB)?;
+    let (total, rows) = crate::envelope::fetch_page(pager, page_no, size)
+        .await
+        .public(PUB)?;
     let ids: Vec<i32> = rows.iter().map(|i| i.id).collect();
     let dbs = count_by_instance(&st.db, "instance_databases", &ids)
         .await

@@ -88,9 +88,7 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
         .order_by(sort, order.clone())
         .order_by(user::Column::Id, order)
         .paginate(&st.db, size);
-    let total = pager.num_items().await.public("获取用户列表失败")?;
-    let rows = pager
-        .fetch_page(page_no - 1)
+    let (total, rows) = crate::envelope::fetch_page(pager, page_no, size)
         .await
         .public("获取用户列表失败")?;
     Ok(ok(
