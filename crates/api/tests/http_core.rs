@@ -633,3 +633,42 @@ async fn roles_and_permissions() {
         .await
         .err(401, "AUTHENTICATION_REQUIRED", None);
 }
+
+#[tokio::test]
+async fn cors_for_configured_origins() {
+    let mut app = TestApp::new().await;
+    let r = app
+        .send(
+            "OPTIONS",
+            "/api/v1/auth/login",
+            None,
+            &[
+                ("Origin", "http://localhost:5001"),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "x-csrftoken,content-type"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.headers["access-control-allow-origin"],
+        "http://localhost:5001"
+    );
+    assert_eq!(r.headers["access-control-allow-credentials"], "true");
+    assert!(
+        r.headers["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("x-csrftoken")
+    );
+    let r = app
+        .send(
+            "GET",
+            "/api/v1/health/ping",
+            None,
+            &[("Origin", "http://evil.example")],
+        )
+        .await;
+    assert!(r.headers.get("access-control-allow-origin").is_none());
+}
