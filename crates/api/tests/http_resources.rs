@@ -819,3 +819,105 @@ async fn connections_validation_and_status() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn tag_names_and_tag_filters() {
+    let mut app = admin().await;
+    use sea_orm::{ActiveModelTrait, Set};
+    for (name, color) in [("prod", "danger"), ("dev", "nope")] {
+        wf_store::entity::tag::ActiveModel {
+            name: Set(name.into()),
+            display_name: Set(format!("{name} env")),
+            category: Set("environment".into()),
+            color: Set(color.into()),
+            is_active: Set(true),
+            created_at: Set(Some(chrono::Utc::now())),
+            updated_at: Set(Some(chrono::Utc::now())),
+            ..Default::default()
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+    }
+    let cid = app
+        .create_credential("tagged-cred", "dba", "secret123")
+        .await;
+    let body = json!({"name": "t1", "db_type": "mysql", "host": "10.0.0.1", "port": 3306, "credential_id": cid, "tag_names": ["prod", "unknown"]});
+    let r = app
+        .post("/api/v1/instances", body)
+        .await
+        .ok(201, "实例创建成功");
+    let tags = r["instance"]["tags"].as_array().unwrap().clone();
+    assert_eq!(tags.len(), 1, "unknown tag names are ignored");
+    assert_eq!(
+        (
+            tags[0]["name"].as_str(),
+            tags[0]["color_value"].as_str(),
+            tags[0]["css_class"].as_str()
+        ),
+        (Some("prod"), Some("#e74c3c"), Some("bg-danger"))
+    );
+    let id = r["instance"]["id"].as_i64().unwrap();
+    let other = app.create_instance(json!({"name": "t2", "db_type": "mysql", "host": "10.0.0.2", "port": 3306, "tag_names": ["dev"]})).await;
+    let d = app
+        .get(&format!("/api/v1/instances/{other}"))
+        .await
+        .ok(200, "获取实例详情成功");
+    assert_eq!(
+        (
+            d["instance"]["tags"][0]["color_value"].as_str(),
+            d["instance"]["tags"][0]["color_name"].as_str()
+        ),
+        (Some("#3498db"), Some("信息蓝"))
+    );
+    let l = app
+        .get("/api/v1/instances?tags=prod")
+        .await
+        .ok(200, "获取实例列表成功");
+    assert_eq!(
+        (l["total"].as_i64(), l["items"][0]["id"].as_i64()),
+        (Some(1), Some(id))
+    );
+    assert_eq!(
+        l["items"][0]["tags"],
+        json!([{"name": "prod", "display_name": "prod env", "color": "danger"}])
+    );
+    let l = app
+        .get("/api/v1/instances?tags=prod&tags=dev")
+        .await
+        .ok(200, "获取实例列表成功");
+    assert_eq!(l["total"], 2);
+    let l = app
+        .get("/api/v1/credentials?tags=prod")
+        .await
+        .ok(200, "操作成功");
+    assert_eq!(
+        (l["total"].as_i64(), l["items"][0]["id"].as_i64()),
+        (Some(1), Some(cid))
+    );
+    assert_eq!(
+        app.get("/api/v1/credentials?tags=dev")
+            .await
+            .ok(200, "操作成功")["total"],
+        0
+    );
+    assert_eq!(
+        app.get("/api/v1/accounts/ledgers?tags=prod")
+            .await
+            .ok(200, "获取账户列表成功")["total"],
+        0
+    );
+    // an update without tag_names removes every tag
+    app.put(
+        &format!("/api/v1/instances/{id}"),
+        json!({"name": "t1", "db_type": "mysql", "host": "10.0.0.1", "port": 3306}),
+    )
+    .await
+    .ok(200, "实例更新成功");
+    assert_eq!(
+        app.get("/api/v1/instances?tags=prod")
+            .await
+            .ok(200, "获取实例列表成功")["total"],
+        0
+    );
+}

@@ -14,16 +14,14 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use wf_domain::{AppError, snapshot, time};
 use wf_services::accounts::{self as sync, SyncError};
-use wf_store::entity::{
-    account_change_log, account_permission, instance, instance_account, instance_tag, tag,
-};
+use wf_store::entity::{account_change_log, account_permission, instance, instance_account};
 
-use super::{Params, icontains};
+use super::{Params, icontains, instances_with_tags};
 use crate::ctx::{Ctx, bool_param, page_param, page_size_param, path_id};
 use crate::envelope::{ok, page};
 use crate::error::{ApiError, ApiResult, PublicError};
 use crate::payload::Payload;
-use crate::routes::instances::{find as find_instance, tags_of};
+use crate::routes::instances::{find as find_instance, tag_brief, tags_of};
 use crate::state::AppState;
 
 /// Account routes.
@@ -339,16 +337,8 @@ pub async fn ledgers(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResu
     }
     let tags = q.all("tags");
     if !tags.is_empty() {
-        let mut sub = Query::select();
-        sub.column((instance_tag::Entity, instance_tag::Column::InstanceId))
-            .from(instance_tag::Entity)
-            .inner_join(
-                tag::Entity,
-                Expr::col((tag::Entity, tag::Column::Id))
-                    .equals((instance_tag::Entity, instance_tag::Column::TagId)),
-            )
-            .and_where(Expr::col((tag::Entity, tag::Column::Name)).is_in(tags));
-        cond = cond.add(account_permission::Column::InstanceId.in_subquery(sub));
+        cond =
+            cond.add(account_permission::Column::InstanceId.in_subquery(instances_with_tags(tags)));
     }
     if let Some(cid) = q
         .trimmed("classification")
@@ -400,7 +390,7 @@ pub async fn ledgers(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResu
                 "instance_name": inst.map(|i| i.name.clone()).unwrap_or_else(|| "未知实例".into()),
                 "instance_host": inst.map(|i| i.host.clone()).unwrap_or_else(|| "未知主机".into()),
                 "db_type": r.db_type, "is_locked": r.is_locked, "is_superuser": r.is_superuser, "is_active": true, "is_deleted": false,
-                "tags": tags.get(&r.instance_id).map(|ts| ts.iter().map(|t| json!({"name": t.name, "display_name": t.display_name, "color": t.color})).collect::<Vec<_>>()).unwrap_or_default(),
+                "tags": tags.get(&r.instance_id).map(|ts| ts.iter().map(tag_brief).collect::<Vec<_>>()).unwrap_or_default(),
                 "classifications": classes.get(&r.id).cloned().unwrap_or_default(),
             })
         })

@@ -13,9 +13,11 @@ use sea_orm::{
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use wf_domain::{AppError, db_type, password, time};
-use wf_store::entity::{credential, instance, instance_tag, tag};
+use wf_store::entity::{credential, instance};
 
-use super::{Params, boolish, icontains, order_param, sanitize};
+use super::{
+    Params, boolish, icontains, instances_with_tags, order_param, sanitize, status_filter,
+};
 use crate::ctx::{Ctx, page_param, page_size_param, path_id};
 use crate::envelope::{created, ok, page};
 use crate::error::{ApiError, ApiResult, PublicError};
@@ -80,28 +82,16 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
             cond = cond.add(col.eq(v));
         }
     }
-    match q.trimmed("status").as_deref() {
-        Some("active") => cond = cond.add(credential::Column::IsActive.eq(true)),
-        Some("inactive") => cond = cond.add(credential::Column::IsActive.eq(false)),
-        _ => {}
+    if let Some(c) = status_filter(&q, credential::Column::IsActive) {
+        cond = cond.add(c);
     }
     let tags = q.all("tags");
     if !tags.is_empty() {
         let mut sub = Query::select();
-        sub.column((instance::Entity, instance::Column::CredentialId))
+        sub.column(instance::Column::CredentialId)
             .from(instance::Entity)
-            .inner_join(
-                instance_tag::Entity,
-                Expr::col((instance_tag::Entity, instance_tag::Column::InstanceId))
-                    .equals((instance::Entity, instance::Column::Id)),
-            )
-            .inner_join(
-                tag::Entity,
-                Expr::col((tag::Entity, tag::Column::Id))
-                    .equals((instance_tag::Entity, instance_tag::Column::TagId)),
-            )
-            .and_where(Expr::col((tag::Entity, tag::Column::Name)).is_in(tags))
-            .and_where(Expr::col((instance::Entity, instance::Column::CredentialId)).is_not_null());
+            .and_where(Expr::col(instance::Column::Id).in_subquery(instances_with_tags(tags)))
+            .and_where(Expr::col(instance::Column::CredentialId).is_not_null());
         cond = cond.add(credential::Column::Id.in_subquery(sub));
     }
     let order = order_param(q.get("order"), true);

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -17,7 +17,7 @@ use wf_store::entity::{
     credential, instance, instance_account, instance_tag, sync_instance_record, tag,
 };
 
-use super::{Params, icontains, order_param, sanitize};
+use super::{Params, icontains, instances_with_tags, order_param, sanitize, status_filter};
 use crate::ctx::{Ctx, bool_param, page_param, page_size_param, path_id};
 use crate::envelope::{created, ok, page};
 use crate::error::{ApiError, ApiResult, PublicError};
@@ -52,6 +52,11 @@ pub fn tag_json(t: &tag::Model) -> Value {
         "color_value": hex, "color_name": name, "css_class": css, "is_active": t.is_active,
         "created_at": time::iso_opt(t.created_at.as_ref()), "updated_at": time::iso_opt(t.updated_at.as_ref()),
     })
+}
+
+/// Brief tag object of list items: `{name, display_name, color}` (colour key).
+pub fn tag_brief(t: &tag::Model) -> Value {
+    json!({"name": t.name, "display_name": t.display_name, "color": t.color})
 }
 
 /// Tags of the given instances, by instance id.
@@ -146,23 +151,12 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
     if let Some(t) = q.trimmed("db_type").filter(|t| t != "all") {
         cond = cond.add(instance::Column::DbType.eq(t));
     }
-    match q.trimmed("status").as_deref() {
-        Some("active") => cond = cond.add(instance::Column::IsActive.eq(true)),
-        Some("inactive") => cond = cond.add(instance::Column::IsActive.eq(false)),
-        _ => {}
+    if let Some(c) = status_filter(&q, instance::Column::IsActive) {
+        cond = cond.add(c);
     }
     let tags = q.all("tags");
     if !tags.is_empty() {
-        let mut sub = Query::select();
-        sub.column((instance_tag::Entity, instance_tag::Column::InstanceId))
-            .from(instance_tag::Entity)
-            .inner_join(
-                tag::Entity,
-                Expr::col((tag::Entity, tag::Column::Id))
-                    .equals((instance_tag::Entity, instance_tag::Column::TagId)),
-            )
-            .and_where(Expr::col((tag::Entity, tag::Column::Name)).is_in(tags));
-        cond = cond.add(instance::Column::Id.in_subquery(sub));
+        cond = cond.add(instance::Column::Id.in_subquery(instances_with_tags(tags)));
     }
     if !bool_param(q.get("include_deleted")) {
         cond = cond.add(instance::Column::DeletedAt.is_null());
@@ -215,7 +209,7 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
                 "active_db_count": dbs.get(&i.id).copied().unwrap_or(0),
                 "active_account_count": accounts.get(&i.id).copied().unwrap_or(0),
                 "last_sync_time": time::iso_opt(last_sync.get(&i.id)),
-                "tags": tags.get(&i.id).map(|ts| ts.iter().map(|t| json!({"name": t.name, "display_name": t.display_name, "color": t.color})).collect::<Vec<_>>()).unwrap_or_default(),
+                "tags": tags.get(&i.id).map(|ts| ts.iter().map(tag_brief).collect::<Vec<_>>()).unwrap_or_default(),
             })
         })
         .collect();

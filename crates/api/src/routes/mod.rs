@@ -11,8 +11,10 @@ pub mod users;
 
 use axum::extract::{FromRequestParts, RawQuery};
 use axum::http::request::Parts;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
+use sea_orm::ColumnTrait;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr};
 use serde_json::Value;
+use wf_store::entity::{instance_tag, tag};
 
 /// HTML sanitiser for display strings (`api-v1.md` §2.2): escape `& < > " '`, remove
 /// `<script`, `</script`, `javascript:`, `onload=`, `onerror=`, trim. Never applied to
@@ -92,6 +94,29 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 pub fn icontains<C: sea_orm::sea_query::IntoColumnRef>(col: C, needle: &str) -> SimpleExpr {
     let pattern = format!("%{}%", wf_engines::like_escape(&needle.to_lowercase()));
     Func::lower(Expr::col(col)).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+/// `SELECT instance_id` of the instances carrying any of the tag names (`tags` filters).
+pub fn instances_with_tags(names: Vec<String>) -> SelectStatement {
+    let mut sub = Query::select();
+    sub.column((instance_tag::Entity, instance_tag::Column::InstanceId))
+        .from(instance_tag::Entity)
+        .inner_join(
+            tag::Entity,
+            Expr::col((tag::Entity, tag::Column::Id))
+                .equals((instance_tag::Entity, instance_tag::Column::TagId)),
+        )
+        .and_where(Expr::col((tag::Entity, tag::Column::Name)).is_in(names));
+    sub
+}
+
+/// `status=active|inactive` → a condition on the `is_active` column; other values: no filter.
+pub fn status_filter<C: ColumnTrait>(q: &Params, is_active: C) -> Option<SimpleExpr> {
+    match q.trimmed("status").as_deref() {
+        Some("active") => Some(is_active.eq(true)),
+        Some("inactive") => Some(is_active.eq(false)),
+        _ => None,
+    }
 }
 
 /// `"asc"`/`"desc"` → sea-orm order, with a default for anything else.

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use wf_domain::{AppError, password};
 use wf_store::entity::user;
 
-use super::{Params, boolish, icontains, sanitize};
+use super::{Params, boolish, icontains, sanitize, status_filter};
 use crate::ctx::{Ctx, page_param, page_size_param, path_id};
 use crate::envelope::{created, ok, ok_empty, page};
 use crate::error::{ApiError, ApiResult, PublicError};
@@ -62,10 +62,8 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
     if let Some(r) = q.trimmed("role") {
         cond = cond.add(user::Column::Role.eq(r));
     }
-    match q.trimmed("status").as_deref() {
-        Some("active") => cond = cond.add(user::Column::IsActive.eq(true)),
-        Some("inactive") => cond = cond.add(user::Column::IsActive.eq(false)),
-        _ => {}
+    if let Some(c) = status_filter(&q, user::Column::IsActive) {
+        cond = cond.add(c);
     }
     let sort = match q.get("sort").map(|s| s.trim().to_lowercase()).as_deref() {
         Some("id") => user::Column::Id,
