@@ -8,4 +8,4 @@ export CARGO_TERM_COLOR=never
 echo "== tests, app store: SQLite"
 WF_TEST_STORE=sqlite cargo test --workspace --all-targets
 echo "== HTTP and engine tests, app store: PostgreSQL"
-WF_TEST_STORE=postgres cargo test -p wf-api --tests
+WF_TEST_STORE=postgres cargo test -p wf-api -p wf-store --tests
