@@ -113,6 +113,40 @@ pub fn like_escape(literal: &str) -> String {
     out
 }
 
+/// One remote connection shared by an adapter's methods: opened with [`CONNECT_TIMEOUT`],
+/// locked per call, closed once.
+pub(crate) struct OneConnection<C: sqlx::Connection> {
+    inner: tokio::sync::Mutex<Option<C>>,
+}
+
+impl<C: sqlx::Connection> OneConnection<C> {
+    /// Connect within [`CONNECT_TIMEOUT`].
+    pub(crate) async fn open<O: sqlx::ConnectOptions<Connection = C>>(
+        opts: O,
+    ) -> Result<Self, EngineError> {
+        let conn = tokio::time::timeout(CONNECT_TIMEOUT, opts.connect())
+            .await
+            .map_err(|_| EngineError::Connect("连接超时".into()))?
+            .map_err(|e| EngineError::Connect(e.to_string()))?;
+        Ok(Self {
+            inner: tokio::sync::Mutex::new(Some(conn)),
+        })
+    }
+
+    /// Exclusive access to the open connection.
+    pub(crate) async fn lock(&self) -> Result<tokio::sync::MappedMutexGuard<'_, C>, EngineError> {
+        tokio::sync::MutexGuard::try_map(self.inner.lock().await, Option::as_mut)
+            .map_err(|_| EngineError::Query("连接已关闭".into()))
+    }
+
+    /// Close the connection (idempotent).
+    pub(crate) async fn close(&self) {
+        if let Some(c) = self.inner.lock().await.take() {
+            let _ = c.close().await;
+        }
+    }
+}
+
 pub(crate) fn query_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::Query(e.to_string())
 }

@@ -9,11 +9,10 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use sqlx::Row;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
-use sqlx::{ConnectOptions, Connection};
 use std::collections::BTreeMap;
 
 use crate::{
-    CONNECT_TIMEOUT, ConnParams, EngineAdapter, EngineError, RemoteAccount, like_escape, query_err,
+    ConnParams, EngineAdapter, EngineError, OneConnection, RemoteAccount, like_escape, query_err,
 };
 
 /// Account name prefix excluded from the inventory (`domain.md` §2.3), escaped in SQL.
@@ -108,7 +107,7 @@ fn password_changed(raw: Option<String>) -> Value {
 
 /// An open MySQL/MariaDB connection (a pool of one).
 pub struct MySqlAdapter {
-    conn: tokio::sync::Mutex<Option<MySqlConnection>>,
+    conn: OneConnection<MySqlConnection>,
 }
 
 impl MySqlAdapter {
@@ -126,12 +125,8 @@ impl MySqlAdapter {
                     .unwrap_or("mysql"),
             )
             .charset("utf8mb4");
-        let conn = tokio::time::timeout(CONNECT_TIMEOUT, opts.connect())
-            .await
-            .map_err(|_| EngineError::Connect("连接超时".into()))?
-            .map_err(|e| EngineError::Connect(e.to_string()))?;
         Ok(Self {
-            conn: tokio::sync::Mutex::new(Some(conn)),
+            conn: OneConnection::open(opts).await?,
         })
     }
 }
@@ -139,10 +134,7 @@ impl MySqlAdapter {
 #[async_trait]
 impl EngineAdapter for MySqlAdapter {
     async fn version(&self) -> Result<String, EngineError> {
-        let mut guard = self.conn.lock().await;
-        let conn = guard
-            .as_mut()
-            .ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
+        let mut conn = self.conn.lock().await?;
         sqlx::query_scalar::<_, String>("SELECT CAST(VERSION() AS CHAR)")
             .fetch_one(&mut *conn)
             .await
@@ -151,10 +143,7 @@ impl EngineAdapter for MySqlAdapter {
 
     async fn list_accounts(&self) -> Result<Vec<RemoteAccount>, EngineError> {
         let version = self.version().await?;
-        let mut guard = self.conn.lock().await;
-        let conn = guard
-            .as_mut()
-            .ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
+        let mut conn = self.conn.lock().await?;
         let sql = match flavour(&version) {
             Flavour::MySql => LIST_USERS_MYSQL_SQL,
             Flavour::MariaDb => LIST_USERS_MARIADB_SQL,
@@ -231,9 +220,7 @@ impl EngineAdapter for MySqlAdapter {
     }
 
     async fn close(&self) {
-        if let Some(c) = self.conn.lock().await.take() {
-            let _ = c.close().await;
-        }
+        self.conn.close().await;
     }
 }
 

@@ -7,11 +7,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{ConnectOptions, Connection};
 use std::collections::BTreeMap;
 
 use crate::{
-    CONNECT_TIMEOUT, ConnParams, EngineAdapter, EngineError, RemoteAccount, STATEMENT_TIMEOUT_SECS,
+    ConnParams, EngineAdapter, EngineError, OneConnection, RemoteAccount, STATEMENT_TIMEOUT_SECS,
     like_escape, query_err,
 };
 
@@ -39,7 +38,7 @@ WHERE d.datallowconn ORDER BY d.datname";
 
 /// An open PostgreSQL connection (a pool of one).
 pub struct PostgresAdapter {
-    conn: tokio::sync::Mutex<Option<PgConnection>>,
+    conn: OneConnection<PgConnection>,
 }
 
 impl PostgresAdapter {
@@ -61,12 +60,8 @@ impl PostgresAdapter {
                 "statement_timeout",
                 format!("{}", STATEMENT_TIMEOUT_SECS * 1000),
             )]);
-        let conn = tokio::time::timeout(CONNECT_TIMEOUT, opts.connect())
-            .await
-            .map_err(|_| EngineError::Connect("连接超时".into()))?
-            .map_err(|e| EngineError::Connect(e.to_string()))?;
         Ok(Self {
-            conn: tokio::sync::Mutex::new(Some(conn)),
+            conn: OneConnection::open(opts).await?,
         })
     }
 }
@@ -74,10 +69,7 @@ impl PostgresAdapter {
 #[async_trait]
 impl EngineAdapter for PostgresAdapter {
     async fn version(&self) -> Result<String, EngineError> {
-        let mut guard = self.conn.lock().await;
-        let conn = guard
-            .as_mut()
-            .ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
+        let mut conn = self.conn.lock().await?;
         sqlx::query_scalar::<_, String>("SELECT version()")
             .fetch_one(&mut *conn)
             .await
@@ -85,10 +77,7 @@ impl EngineAdapter for PostgresAdapter {
     }
 
     async fn list_accounts(&self) -> Result<Vec<RemoteAccount>, EngineError> {
-        let mut guard = self.conn.lock().await;
-        let conn = guard
-            .as_mut()
-            .ok_or_else(|| EngineError::Query("连接已关闭".into()))?;
+        let mut conn = self.conn.lock().await?;
         let rows = sqlx::query(LIST_ROLES_SQL)
             .bind(EXCLUDE_USERS[0])
             .bind(EXCLUDE_USERS[1])
@@ -171,8 +160,6 @@ impl EngineAdapter for PostgresAdapter {
     }
 
     async fn close(&self) {
-        if let Some(c) = self.conn.lock().await.take() {
-            let _ = c.close().await;
-        }
+        self.conn.close().await;
     }
 }

@@ -16,7 +16,7 @@ use wf_domain::{AppError, db_type, password, time};
 use wf_store::entity::{credential, instance};
 
 use super::{
-    Params, boolish, icontains, instances_with_tags, order_param, sanitize, status_filter,
+    Params, boolish, icontains_any, instances_with_tags, order_param, sanitize, status_filter,
 };
 use crate::ctx::{Ctx, page_param, page_size_param, path_id};
 use crate::envelope::{created, ok, page};
@@ -67,12 +67,14 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
     let size = page_size_param(q.get("page_size"), 20, 200);
     let mut cond = Condition::all();
     if let Some(s) = q.trimmed("search") {
-        cond = cond.add(
-            Condition::any()
-                .add(icontains(credential::Column::Name, &s))
-                .add(icontains(credential::Column::Username, &s))
-                .add(icontains(credential::Column::Description, &s)),
-        );
+        cond = cond.add(icontains_any(
+            &[
+                credential::Column::Name,
+                credential::Column::Username,
+                credential::Column::Description,
+            ],
+            &s,
+        ));
     }
     for (param, col) in [
         ("credential_type", credential::Column::CredentialType),

@@ -17,7 +17,7 @@ use wf_store::entity::{
     credential, instance, instance_account, instance_tag, sync_instance_record, tag,
 };
 
-use super::{Params, icontains, instances_with_tags, order_param, sanitize, status_filter};
+use super::{Params, icontains_any, instances_with_tags, order_param, sanitize, status_filter};
 use crate::ctx::{Ctx, bool_param, page_param, page_size_param, path_id};
 use crate::envelope::{created, ok, page};
 use crate::error::{ApiError, ApiResult, PublicError};
@@ -141,12 +141,14 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
     let size = page_size_param(q.get("page_size"), 20, 100);
     let mut cond = Condition::all();
     if let Some(s) = q.trimmed("search") {
-        cond = cond.add(
-            Condition::any()
-                .add(icontains(instance::Column::Name, &s))
-                .add(icontains(instance::Column::Host, &s))
-                .add(icontains(instance::Column::Description, &s)),
-        );
+        cond = cond.add(icontains_any(
+            &[
+                instance::Column::Name,
+                instance::Column::Host,
+                instance::Column::Description,
+            ],
+            &s,
+        ));
     }
     if let Some(t) = q.trimmed("db_type").filter(|t| t != "all") {
         cond = cond.add(instance::Column::DbType.eq(t));

@@ -119,6 +119,16 @@ pub fn status_filter<C: ColumnTrait>(q: &Params, is_active: C) -> Option<SimpleE
     }
 }
 
+/// `search` over several columns: case-insensitive substring of any of them.
+pub fn icontains_any<C: sea_orm::sea_query::IntoColumnRef + Copy>(
+    cols: &[C],
+    needle: &str,
+) -> sea_orm::Condition {
+    cols.iter().fold(sea_orm::Condition::any(), |c, col| {
+        c.add(icontains(*col, needle))
+    })
+}
+
 /// `"asc"`/`"desc"` → sea-orm order, with a default for anything else.
 pub fn order_param(v: Option<&String>, default_desc: bool) -> sea_orm::Order {
     match v.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
