@@ -26,6 +26,8 @@ pub struct Settings {
     /// `simple` (in-process) or `redis`.
     pub cache_type: String,
     pub cache_redis_url: String,
+    /// Default cache entry lifetime, seconds (`CACHE_DEFAULT_TIMEOUT`).
+    pub cache_default_timeout: u64,
     /// bcrypt cost used for new user hashes (≥ 4; default 12).
     pub bcrypt_log_rounds: u32,
     pub password_encryption_key: String,
@@ -238,6 +240,7 @@ impl Settings {
             db_max_connections: r.int("DB_MAX_CONNECTIONS", 20, 1),
             cache_type,
             cache_redis_url,
+            cache_default_timeout: r.int("CACHE_DEFAULT_TIMEOUT", 300, 1),
             bcrypt_log_rounds: r.int("BCRYPT_LOG_ROUNDS", 12, 4),
             password_encryption_key,
             max_content_length: r.int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024, 1),

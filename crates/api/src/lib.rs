@@ -2,6 +2,7 @@
 //! (`shared/spec/api-v1.md`); handlers stay thin: parse, authorize, call a service, wrap the
 //! envelope.
 
+pub mod cache;
 pub mod config;
 pub mod ctx;
 pub mod envelope;
@@ -35,10 +36,15 @@ pub fn router(st: AppState) -> Router {
         .merge(routes::auth::router())
         .merge(routes::health::router())
         .merge(routes::instances::router())
+        .merge(routes::instance_batch::router())
         .merge(routes::connections::router())
         .merge(routes::credentials::router())
         .merge(routes::accounts::router())
         .merge(routes::users::router())
+        .merge(routes::tags::router())
+        .merge(routes::common::router())
+        .merge(routes::files::router())
+        .merge(routes::cache::router())
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
             middleware::csrf_global,

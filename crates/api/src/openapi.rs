@@ -65,11 +65,20 @@ pub struct JsonObject {
         routes::credentials::update, routes::credentials::delete,
         routes::users::list, routes::users::create, routes::users::detail, routes::users::update,
         routes::users::delete, routes::users::stats,
+        routes::instance_batch::batch_create, routes::instance_batch::batch_delete, routes::instance_batch::statistics,
+        routes::tags::list, routes::tags::create, routes::tags::options, routes::tags::categories, routes::tags::by_name,
+        routes::tags::detail, routes::tags::update, routes::tags::delete, routes::tags::batch_delete,
+        routes::tags::bulk_instances, routes::tags::bulk_tags, routes::tags::bulk_assign, routes::tags::bulk_remove,
+        routes::tags::bulk_instance_tags, routes::tags::bulk_remove_all,
+        routes::common::instance_options, routes::common::database_options, routes::common::database_type_options,
+        routes::files::instance_export, routes::files::template_download,
+        routes::cache::stats, routes::cache::clear_user, routes::cache::clear_instance, routes::cache::clear_all,
     ),
     components(schemas(SuccessEnvelope, ErrorEnvelope, JsonObject)),
     tags(
         (name = "auth"), (name = "health"), (name = "admin"), (name = "instances"), (name = "connections"),
-        (name = "credentials"), (name = "accounts"), (name = "users"),
+        (name = "credentials"), (name = "accounts"), (name = "users"), (name = "tags"), (name = "tags_bulk"),
+        (name = "common"), (name = "files"), (name = "cache"),
     )
 )]
 struct ApiDoc;

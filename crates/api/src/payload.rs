@@ -114,26 +114,52 @@ impl Payload {
     }
 }
 
-/// Text fields of a multipart body (files are skipped).
-pub fn multipart_fields(content_type: &str, body: Bytes) -> Map<String, Value> {
-    let mut map = Map::new();
+/// One part of a multipart body.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub name: String,
+    /// File name for file parts.
+    pub filename: Option<String>,
+    pub data: Bytes,
+}
+
+/// Every part of a multipart body (empty when malformed). The body is already in memory,
+/// so parsing never waits on IO.
+pub fn multipart_parts(content_type: &str, body: Bytes) -> Vec<Part> {
+    let mut parts = Vec::new();
     let Ok(boundary) = multer::parse_boundary(content_type) else {
-        return map;
+        return parts;
     };
     let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
     let mut mp = multer::Multipart::new(stream, boundary);
     futures::executor::block_on(async {
         while let Ok(Some(field)) = mp.next_field().await {
-            if field.file_name().is_some() {
-                continue;
-            }
             let name = field.name().unwrap_or_default().to_string();
-            if let Ok(text) = field.text().await {
-                map.insert(name, Value::String(text));
+            let filename = field.file_name().map(String::from);
+            match field.bytes().await {
+                Ok(data) => parts.push(Part {
+                    name,
+                    filename,
+                    data,
+                }),
+                Err(_) => break,
             }
         }
     });
-    map
+    parts
+}
+
+/// Text fields of a multipart body (files are skipped).
+pub fn multipart_fields(content_type: &str, body: Bytes) -> Map<String, Value> {
+    multipart_parts(content_type, body)
+        .into_iter()
+        .filter(|p| p.filename.is_none())
+        .filter_map(|p| {
+            String::from_utf8(p.data.to_vec())
+                .ok()
+                .map(|t| (p.name, Value::String(t)))
+        })
+        .collect()
 }
 
 impl<S: Send + Sync> FromRequest<S> for Payload {

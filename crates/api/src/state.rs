@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use wf_services::CredentialCipher;
 
+use crate::cache::AppCache;
 use crate::config::Settings;
 use crate::ratelimit::RateLimiter;
 use crate::session::Keys;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Redis connection when `CACHE_TYPE=redis` (health checks).
     pub redis: Option<redis::aio::ConnectionManager>,
+    /// Application cache (memory or Redis).
+    pub cache: Arc<AppCache>,
     /// Process start, for `uptime`.
     pub started_at: Instant,
 }
@@ -58,7 +61,12 @@ impl AppState {
             Some(c) => RateLimiter::with_redis(c.clone()),
             None => RateLimiter::memory(),
         };
+        let cache = AppCache::new(
+            redis.clone(),
+            std::time::Duration::from_secs(settings.cache_default_timeout),
+        );
         Ok(AppState {
+            cache: Arc::new(cache),
             settings: Arc::new(settings),
             db,
             cipher: Arc::new(cipher),

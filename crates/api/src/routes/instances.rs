@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use wf_domain::{AppError, db_type, password, theme, time};
+use wf_domain::{AppError, db_type, password, time};
 use wf_store::entity::{
     credential, instance, instance_account, instance_tag, sync_instance_record, tag,
 };
@@ -44,15 +44,7 @@ pub fn status(i: &instance::Model) -> &'static str {
     }
 }
 
-/// Full tag object (`api-v1.md` §4.19).
-pub fn tag_json(t: &tag::Model) -> Value {
-    let (hex, name, css) = theme::resolve(&t.color);
-    json!({
-        "id": t.id, "name": t.name, "display_name": t.display_name, "category": t.category, "color": t.color,
-        "color_value": hex, "color_name": name, "css_class": css, "is_active": t.is_active,
-        "created_at": time::iso_opt(t.created_at.as_ref()), "updated_at": time::iso_opt(t.updated_at.as_ref()),
-    })
-}
+pub use super::tags::tag_json;
 
 /// Brief tag object of list items: `{name, display_name, color}` (colour key).
 pub fn tag_brief(t: &tag::Model) -> Value {
@@ -256,16 +248,16 @@ async fn count_by_instance(
 }
 
 /// Validated instance fields.
-struct InstanceInput {
-    name: String,
-    db_type: String,
-    host: String,
-    port: i32,
-    database_name: Option<Option<String>>,
-    description: Option<Option<String>>,
-    credential_id: Option<Option<i32>>,
-    is_active: Option<bool>,
-    tag_names: Vec<String>,
+pub(crate) struct InstanceInput {
+    pub(crate) name: String,
+    pub(crate) db_type: String,
+    pub(crate) host: String,
+    pub(crate) port: i32,
+    pub(crate) database_name: Option<Option<String>>,
+    pub(crate) description: Option<Option<String>>,
+    pub(crate) credential_id: Option<Option<i32>>,
+    pub(crate) is_active: Option<bool>,
+    pub(crate) tag_names: Vec<String>,
 }
 
 fn truthy(v: Option<&Value>) -> bool {
@@ -357,7 +349,7 @@ fn parse_credential_id(v: &Value, update: bool) -> Result<Option<i32>, AppError>
         .map_err(|_| AppError::validation("凭据不存在"))
 }
 
-fn read_input(body: &Payload, update: bool) -> Result<InstanceInput, AppError> {
+pub(crate) fn read_input(body: &Payload, update: bool) -> Result<InstanceInput, AppError> {
     if body.not_object {
         return Err(AppError::validation("请求数据格式必须是 JSON 对象"));
     }

@@ -2,11 +2,16 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod cache;
+pub mod common;
 pub mod connections;
 pub mod credentials;
 pub mod discovery;
+pub mod files;
 pub mod health;
+pub mod instance_batch;
 pub mod instances;
+pub mod tags;
 pub mod users;
 
 use axum::extract::{FromRequestParts, RawQuery};

@@ -32,6 +32,8 @@ pub struct Resp {
     pub status: u16,
     pub headers: axum::http::HeaderMap,
     pub body: Value,
+    /// The raw body as text (downloads).
+    pub text: String,
 }
 
 impl Resp {
@@ -206,10 +208,12 @@ impl TestApp {
         }
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         Resp {
             status,
             headers,
             body,
+            text,
         }
     }
 
