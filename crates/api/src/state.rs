@@ -10,6 +10,10 @@ use crate::config::Settings;
 use crate::ratelimit::RateLimiter;
 use crate::session::Keys;
 
+/// How long a loaded session user is reused on this node (seconds-level staleness bound for
+/// changes made on other nodes; writes on this node invalidate immediately).
+pub const USER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Application state (cheap to clone).
 #[derive(Clone)]
 pub struct AppState {
@@ -23,6 +27,9 @@ pub struct AppState {
     pub redis: Option<redis::aio::ConnectionManager>,
     /// Application cache (memory or Redis).
     pub cache: Arc<AppCache>,
+    /// Session users by id, kept briefly so authorisation costs no query per request;
+    /// invalidated on every user write (`USER_CACHE_TTL`).
+    pub users: moka::future::Cache<i32, wf_store::entity::user::Model>,
     /// Process start, for `uptime`.
     pub started_at: Instant,
 }
@@ -66,6 +73,10 @@ impl AppState {
             std::time::Duration::from_secs(settings.cache_default_timeout),
         );
         Ok(AppState {
+            users: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(USER_CACHE_TTL)
+                .build(),
             cache: Arc::new(cache),
             settings: Arc::new(settings),
             db,

@@ -921,3 +921,86 @@ async fn tag_names_and_tag_filters() {
         0
     );
 }
+
+#[tokio::test]
+async fn instance_list_aggregates_and_last_sync_sort() {
+    let mut app = admin().await;
+    let a = app
+        .create_instance(json!({"name": "agg-a", "db_type": "mysql", "host": "h1", "port": 3306}))
+        .await as i32;
+    let b = app
+        .create_instance(json!({"name": "agg-b", "db_type": "mysql", "host": "h2", "port": 3306}))
+        .await as i32;
+    use sea_orm::{ActiveModelTrait, Set};
+    use wf_store::entity::{instance_database, sync_instance_record, sync_session};
+    let now = chrono::Utc::now();
+    let today = now.date_naive();
+    for (name, active) in [("db1", true), ("db2", true), ("old", false)] {
+        instance_database::ActiveModel {
+            instance_id: Set(a),
+            database_name: Set(name.into()),
+            is_active: Set(active),
+            first_seen_date: Set(today),
+            last_seen_date: Set(today),
+            ..Default::default()
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+    }
+    sync_session::ActiveModel {
+        session_id: Set("s-1".into()),
+        sync_type: Set("manual_task".into()),
+        sync_category: Set("account".into()),
+        status: Set("completed".into()),
+        started_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    let done = now - chrono::Duration::minutes(5);
+    sync_instance_record::ActiveModel {
+        session_id: Set("s-1".into()),
+        instance_id: Set(b),
+        sync_category: Set("account".into()),
+        status: Set("completed".into()),
+        completed_at: Set(Some(done)),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    let l = app
+        .get("/api/v1/instances?sort=last_sync_time&order=desc")
+        .await
+        .ok(200, "获取实例列表成功");
+    let items = l["items"].as_array().unwrap();
+    let ia = items.iter().find(|i| i["id"] == json!(a)).unwrap();
+    let ib = items.iter().find(|i| i["id"] == json!(b)).unwrap();
+    assert_eq!(
+        (
+            ia["active_db_count"].as_i64(),
+            ib["active_db_count"].as_i64()
+        ),
+        (Some(2), Some(0))
+    );
+    assert_eq!(ia["last_sync_time"], Value::Null);
+    assert_eq!(
+        ib["last_sync_time"].as_str().map(|s| s[..19].to_string()),
+        Some(done.format("%Y-%m-%dT%H:%M:%S").to_string())
+    );
+    assert_eq!(l["total"], 2);
+    let past = app
+        .get("/api/v1/instances?page=7")
+        .await
+        .ok(200, "获取实例列表成功");
+    assert_eq!(
+        (
+            past["total"].as_i64(),
+            past["pages"].as_i64(),
+            past["items"].as_array().unwrap().len()
+        ),
+        (Some(2), Some(1), 0)
+    );
+}

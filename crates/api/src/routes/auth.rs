@@ -129,6 +129,7 @@ pub async fn login(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiRe
     let mut am: user::ActiveModel = u.clone().into();
     am.last_login = Set(Some(Utc::now()));
     am.update(&st.db).await.public("登录失败")?;
+    st.users.invalidate(&u.id).await;
     ctx.session.update(|d| d.uid = Some(u.id));
     ctx.session.remember(RememberAction::Set(u.id));
     let s = &st.settings;
@@ -200,7 +201,8 @@ pub async fn change_password(State(st): State<AppState>, ctx: Ctx, body: Payload
     let hash = hash_password(&st, new).await;
     let mut am: user::ActiveModel = u.into();
     am.password = Set(hash);
-    am.update(&st.db).await.public("密码修改失败")?;
+    let saved = am.update(&st.db).await.public("密码修改失败")?;
+    st.users.invalidate(&saved.id).await;
     Ok(ok_empty("密码修改成功"))
 }
 

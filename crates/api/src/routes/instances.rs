@@ -13,9 +13,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use wf_domain::{AppError, db_type, password, time};
-use wf_store::entity::{
-    credential, instance, instance_account, instance_tag, sync_instance_record, tag,
-};
+use wf_store::entity::{credential, instance, instance_tag, tag};
 
 use super::{Params, icontains_any, instances_with_tags, order_param, sanitize, status_filter};
 use crate::ctx::{Ctx, bool_param, page_param, page_size_param, path_id};
@@ -51,31 +49,50 @@ pub fn tag_brief(t: &tag::Model) -> Value {
     json!({"name": t.name, "display_name": t.display_name, "color": t.color})
 }
 
-/// Tags of the given instances, by instance id.
+#[derive(FromQueryResult)]
+struct TagRow {
+    instance_id: i32,
+    id: i32,
+    name: String,
+    display_name: String,
+    category: String,
+    color: String,
+    is_active: bool,
+    created_at: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
+}
+
+/// Tags of the given instances, by instance id, sorted by name (one query).
 pub async fn tags_of(
     db: &DatabaseConnection,
     ids: &[i32],
 ) -> Result<HashMap<i32, Vec<tag::Model>>, sea_orm::DbErr> {
-    let links = instance_tag::Entity::find()
-        .filter(instance_tag::Column::InstanceId.is_in(ids.to_vec()))
-        .all(db)
-        .await?;
-    let tag_ids: Vec<i32> = links.iter().map(|l| l.tag_id).collect();
-    let tags: HashMap<i32, tag::Model> = tag::Entity::find()
-        .filter(tag::Column::Id.is_in(tag_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
     let mut out: HashMap<i32, Vec<tag::Model>> = HashMap::new();
-    for l in links {
-        if let Some(t) = tags.get(&l.tag_id) {
-            out.entry(l.instance_id).or_default().push(t.clone());
-        }
+    if ids.is_empty() {
+        return Ok(out);
     }
-    for v in out.values_mut() {
-        v.sort_by(|a, b| a.name.cmp(&b.name));
+    let list = ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
+    let sql = format!(
+        "SELECT it.instance_id, t.id, t.name, t.display_name, t.category, t.color, t.is_active, t.created_at, t.updated_at \
+FROM instance_tags it JOIN tags t ON t.id = it.tag_id WHERE it.instance_id IN ({list}) ORDER BY t.name"
+    );
+    for r in TagRow::find_by_statement(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        sql,
+    ))
+    .all(db)
+    .await?
+    {
+        out.entry(r.instance_id).or_default().push(tag::Model {
+            id: r.id,
+            name: r.name,
+            display_name: r.display_name,
+            category: r.category,
+            color: r.color,
+            is_active: r.is_active,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        });
     }
     Ok(out)
 }
@@ -109,22 +126,32 @@ pub async fn detail_json(
     Ok(v)
 }
 
+/// One row of the instance page: the instance columns the list shows plus its aggregates and
+/// the total of matching rows (window function), all from one statement.
 #[derive(FromQueryResult)]
-struct CountRow {
-    instance_id: i32,
-    n: i64,
-}
-
-#[derive(FromQueryResult)]
-struct LastSyncRow {
-    instance_id: i32,
-    last: Option<DateTime<Utc>>,
+struct ListRow {
+    id: i32,
+    name: String,
+    db_type: String,
+    host: String,
+    port: i32,
+    description: Option<String>,
+    is_active: bool,
+    deleted_at: Option<DateTime<Utc>>,
+    main_version: Option<String>,
+    active_db_count: i64,
+    active_account_count: i64,
+    last_sync_time: Option<DateTime<Utc>>,
+    total_count: i64,
 }
 
 const LAST_SYNC_SQL: &str = "(SELECT MAX(r.completed_at) FROM sync_instance_records r WHERE r.instance_id = instances.id \
 AND r.status = 'completed' AND r.sync_category IN ('account', 'capacity'))";
+const ACTIVE_DBS_SQL: &str = "(SELECT COUNT(*) FROM instance_databases d WHERE d.instance_id = instances.id AND d.is_active = true)";
+const ACTIVE_ACCOUNTS_SQL: &str = "(SELECT COUNT(*) FROM instance_accounts a WHERE a.instance_id = instances.id AND a.is_active = true)";
 
-/// `GET /instances`.
+/// `GET /instances` — filters, sort and paging in SQL: one statement for the page (with its
+/// aggregates and total) and one for the page's tags.
 #[utoipa::path(get, path = "/api/v1/instances", tag = "instances", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
 pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult {
     ctx.authorize(&st, "view").await?;
@@ -156,7 +183,7 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
         cond = cond.add(instance::Column::DeletedAt.is_null());
     }
     let order = order_param(q.get("order"), true);
-    let mut select = instance::Entity::find().filter(cond);
+    let mut select = instance::Entity::find().filter(cond.clone());
     select = match q.get("sort").map(|s| s.trim().to_lowercase()).as_deref() {
         Some("name") => select.order_by(instance::Column::Name, order.clone()),
         Some("db_type") => select.order_by(instance::Column::DbType, order.clone()),
@@ -164,87 +191,64 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
         Some("last_sync_time") => select.order_by(Expr::cust(LAST_SYNC_SQL), order.clone()),
         _ => select,
     };
-    let pager = select
-        .order_by(instance::Column::Id, order)
-        .paginate(&st.db, size);
-    let (total, rows) = crate::envelope::fetch_page(pager, page_no, size)
-        .await
-        .public(PUB)?;
+    use instance::Column as C;
+    let offset = (page_no - 1)
+        .checked_mul(size)
+        .filter(|o| *o <= i64::MAX as u64);
+    let rows: Vec<ListRow> = match offset {
+        Some(offset) => select
+            .order_by(C::Id, order)
+            .select_only()
+            .columns([
+                C::Id,
+                C::Name,
+                C::DbType,
+                C::Host,
+                C::Port,
+                C::Description,
+                C::IsActive,
+                C::DeletedAt,
+                C::MainVersion,
+            ])
+            .column_as(Expr::cust(ACTIVE_DBS_SQL), "active_db_count")
+            .column_as(Expr::cust(ACTIVE_ACCOUNTS_SQL), "active_account_count")
+            .column_as(Expr::cust(LAST_SYNC_SQL), "last_sync_time")
+            .column_as(Expr::cust("COUNT(*) OVER ()"), "total_count")
+            .limit(size)
+            .offset(offset)
+            .into_model::<ListRow>()
+            .all(&st.db)
+            .await
+            .public(PUB)?,
+        None => Vec::new(),
+    };
+    let total = match rows.first() {
+        Some(r) => r.total_count as u64,
+        // past the end (or an empty result): count separately
+        None => instance::Entity::find()
+            .filter(cond)
+            .count(&st.db)
+            .await
+            .public(PUB)?,
+    };
     let ids: Vec<i32> = rows.iter().map(|i| i.id).collect();
-    let dbs = count_by_instance(&st.db, "instance_databases", &ids)
-        .await
-        .public(PUB)?;
-    let accounts = count_by_instance(&st.db, "instance_accounts", &ids)
-        .await
-        .public(PUB)?;
-    let last_sync: HashMap<i32, DateTime<Utc>> = sync_instance_record::Entity::find()
-        .select_only()
-        .column(sync_instance_record::Column::InstanceId)
-        .column_as(sync_instance_record::Column::CompletedAt.max(), "last")
-        .filter(sync_instance_record::Column::InstanceId.is_in(ids.clone()))
-        .filter(sync_instance_record::Column::Status.eq("completed"))
-        .filter(sync_instance_record::Column::SyncCategory.is_in(["account", "capacity"]))
-        .group_by(sync_instance_record::Column::InstanceId)
-        .into_model::<LastSyncRow>()
-        .all(&st.db)
-        .await
-        .public(PUB)?
-        .into_iter()
-        .filter_map(|r| r.last.map(|l| (r.instance_id, l)))
-        .collect();
     let tags = tags_of(&st.db, &ids).await.public(PUB)?;
     let items = rows
         .iter()
         .map(|i| {
+            let status = if i.deleted_at.is_some() { "deleted" } else if i.is_active { "active" } else { "inactive" };
             json!({
                 "id": i.id, "name": i.name, "db_type": i.db_type, "host": i.host, "port": i.port,
                 "description": i.description.clone().unwrap_or_default(), "is_active": i.is_active,
-                "deleted_at": time::iso_opt(i.deleted_at.as_ref()), "status": status(i), "main_version": i.main_version,
-                "active_db_count": dbs.get(&i.id).copied().unwrap_or(0),
-                "active_account_count": accounts.get(&i.id).copied().unwrap_or(0),
-                "last_sync_time": time::iso_opt(last_sync.get(&i.id)),
+                "deleted_at": time::iso_opt(i.deleted_at.as_ref()), "status": status, "main_version": i.main_version,
+                "active_db_count": i.active_db_count,
+                "active_account_count": i.active_account_count,
+                "last_sync_time": time::iso_opt(i.last_sync_time.as_ref()),
                 "tags": tags.get(&i.id).map(|ts| ts.iter().map(tag_brief).collect::<Vec<_>>()).unwrap_or_default(),
             })
         })
         .collect();
     Ok(ok("获取实例列表成功", page(items, total, page_no, size)))
-}
-
-/// Active rows per instance of an inventory table (`instance_databases` / `instance_accounts`).
-async fn count_by_instance(
-    db: &DatabaseConnection,
-    table: &str,
-    ids: &[i32],
-) -> Result<HashMap<i32, i64>, sea_orm::DbErr> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = if table == "instance_accounts" {
-        instance_account::Entity::find()
-            .select_only()
-            .column(instance_account::Column::InstanceId)
-            .column_as(instance_account::Column::Id.count(), "n")
-            .filter(instance_account::Column::InstanceId.is_in(ids.to_vec()))
-            .filter(instance_account::Column::IsActive.eq(true))
-            .group_by(instance_account::Column::InstanceId)
-            .into_model::<CountRow>()
-            .all(db)
-            .await?
-    } else {
-        let backend = db.get_database_backend();
-        let list = ids
-            .iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let sql = format!(
-            "SELECT instance_id, COUNT(*) AS n FROM instance_databases WHERE is_active = true AND instance_id IN ({list}) GROUP BY instance_id"
-        );
-        CountRow::find_by_statement(sea_orm::Statement::from_string(backend, sql))
-            .all(db)
-            .await?
-    };
-    Ok(rows.into_iter().map(|r| (r.instance_id, r.n)).collect())
 }
 
 /// Validated instance fields.

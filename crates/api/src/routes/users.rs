@@ -262,6 +262,7 @@ pub async fn update(
         .update(&st.db)
         .await
         .map_err(|_| AppError::validation("保存失败,请稍后再试"))?;
+    st.users.invalidate(&u.id).await;
     Ok(ok("用户更新成功", json!({"user": user_json(&u)})))
 }
 
@@ -288,7 +289,9 @@ pub async fn delete(
     {
         return Err(AppError::validation("不能删除最后一个管理员账户").into());
     }
+    let tid = target.id;
     target.delete(&st.db).await.public("删除用户失败")?;
+    st.users.invalidate(&tid).await;
     Ok(ok_empty("用户删除成功"))
 }
 
