@@ -72,7 +72,16 @@ impl Ctx {
         let Some(uid) = self.session.get().uid else {
             return Ok(None);
         };
-        let u = user::Entity::find_by_id(uid).one(&st.db).await?;
+        let u = match st.users.get(&uid).await {
+            Some(u) => Some(u),
+            None => {
+                let u = user::Entity::find_by_id(uid).one(&st.db).await?;
+                if let Some(u) = &u {
+                    st.users.insert(uid, u.clone()).await;
+                }
+                u
+            }
+        };
         Ok(u.filter(|u| u.is_active))
     }
 

@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 /// `200` with `data`.
@@ -64,4 +65,61 @@ where
         Vec::new()
     };
     Ok((total, rows))
+}
+
+/// Success envelope with a typed payload, serialised in one pass (hot list endpoints).
+#[derive(Serialize)]
+struct Envelope<'a, T: Serialize> {
+    success: bool,
+    error: bool,
+    message: &'a str,
+    timestamp: String,
+    data: &'a T,
+}
+
+/// `200` with a typed `data` (no intermediate `serde_json::Value`).
+pub fn ok_typed<T: Serialize>(message: &str, data: &T) -> Response {
+    let body = Envelope {
+        success: true,
+        error: false,
+        message,
+        timestamp: wf_domain::time::envelope_now(),
+        data,
+    };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Typed page object `{items, total, page, pages, limit}` (`api-v1.md` §2.10).
+#[derive(Serialize)]
+pub struct Page<T: Serialize> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+    pub limit: u64,
+}
+
+impl<T: Serialize> Page<T> {
+    /// Build with `pages` = ceil(total / limit), 0 when empty.
+    pub fn new(items: Vec<T>, total: u64, page: u64, limit: u64) -> Self {
+        let pages = if total == 0 {
+            0
+        } else {
+            total.div_ceil(limit.max(1))
+        };
+        Page {
+            items,
+            total,
+            page,
+            pages,
+            limit,
+        }
+    }
 }

@@ -163,6 +163,9 @@ pub async fn session(State(st): State<AppState>, mut req: Request, next: Next) -
     req.extensions_mut().insert(handle.clone());
     let mut resp = next.run(req).await;
     let (data, dirty, remember) = handle.state();
+    if !dirty && remember == RememberAction::Keep {
+        return resp;
+    }
     let mut out = SignedCookieJar::new(key);
     if dirty {
         out = out.add(session::session_cookie(&data));

@@ -14,6 +14,10 @@ use crate::session::Keys;
 /// changes made on other nodes; writes on this node invalidate immediately).
 pub const USER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long a cached instance-list total may be reused: writes on this node invalidate at
+/// once (generation bump); writes on other nodes are seen within this bound.
+pub const LIST_COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Application state (cheap to clone).
 #[derive(Clone)]
 pub struct AppState {
@@ -30,6 +34,11 @@ pub struct AppState {
     /// Session users by id, kept briefly so authorisation costs no query per request;
     /// invalidated on every user write (`USER_CACHE_TTL`).
     pub users: moka::future::Cache<i32, wf_store::entity::user::Model>,
+    /// Totals of instance-list filters, keyed by `<generation>:<count statement>`; see
+    /// [`AppState::bump_instances`] and [`LIST_COUNT_TTL`].
+    pub list_counts: moka::future::Cache<String, u64>,
+    /// Bumped by every write that can change which instances match a list filter.
+    pub instance_generation: Arc<std::sync::atomic::AtomicU64>,
     /// Process start, for `uptime`.
     pub started_at: Instant,
 }
@@ -73,6 +82,11 @@ impl AppState {
             std::time::Duration::from_secs(settings.cache_default_timeout),
         );
         Ok(AppState {
+            list_counts: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(LIST_COUNT_TTL)
+                .build(),
+            instance_generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             users: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(USER_CACHE_TTL)
@@ -86,6 +100,19 @@ impl AppState {
             redis,
             started_at: Instant::now(),
         })
+    }
+
+    /// Invalidate cached instance-list totals: call after any write to instances or their
+    /// tag links (create, update, delete, restore, batch operations, tag assignment/rename).
+    pub fn bump_instances(&self) {
+        self.instance_generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Current instance-list generation.
+    pub fn instances_generation(&self) -> u64 {
+        self.instance_generation
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Cache backend health: Redis `PING` when configured, else always healthy.

@@ -837,3 +837,103 @@ async fn role_matrix_for_inventory_endpoints() {
             .err(401, "AUTHENTICATION_REQUIRED", Some("请先登录"));
     }
 }
+
+#[tokio::test]
+async fn list_totals_follow_every_write() {
+    let mut app = admin().await;
+    let total = |v: &Value| v["total"].as_i64().unwrap();
+    let l = "/api/v1/instances";
+    let a = app
+        .create_instance(json!({"name": "gen-a", "db_type": "mysql", "host": "h", "port": 1}))
+        .await;
+    assert_eq!(total(&app.get(l).await.ok(200, "获取实例列表成功")), 1);
+    let b = app
+        .create_instance(json!({"name": "gen-b", "db_type": "mysql", "host": "h", "port": 1}))
+        .await;
+    assert_eq!(total(&app.get(l).await.ok(200, "获取实例列表成功")), 2);
+    app.post(&format!("{l}/{a}/delete"), json!({}))
+        .await
+        .ok(200, "实例已移入回收站");
+    assert_eq!(total(&app.get(l).await.ok(200, "获取实例列表成功")), 1);
+    app.post(&format!("{l}/{a}/restore"), json!({}))
+        .await
+        .ok(200, "实例恢复成功");
+    assert_eq!(total(&app.get(l).await.ok(200, "获取实例列表成功")), 2);
+    app.put(
+        &format!("{l}/{b}"),
+        json!({"name": "gen-b", "db_type": "mysql", "host": "h", "port": 1, "is_active": false}),
+    )
+    .await
+    .ok(200, "实例更新成功");
+    assert_eq!(
+        total(
+            &app.get(&format!("{l}?status=active"))
+                .await
+                .ok(200, "获取实例列表成功")
+        ),
+        1
+    );
+    let t = app
+        .post(
+            "/api/v1/tags",
+            json!({"name": "g1", "display_name": "G1", "category": "c"}),
+        )
+        .await
+        .ok(201, "标签创建成功")["tag"]["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        total(
+            &app.get(&format!("{l}?tags=g1"))
+                .await
+                .ok(200, "获取实例列表成功")
+        ),
+        0
+    );
+    app.post(
+        "/api/v1/tags/bulk/assign",
+        json!({"instance_ids": [a, b], "tag_ids": [t]}),
+    )
+    .await
+    .ok(200, "标签批量分配成功,共分配 2 个标签关系");
+    assert_eq!(
+        total(
+            &app.get(&format!("{l}?tags=g1"))
+                .await
+                .ok(200, "获取实例列表成功")
+        ),
+        2
+    );
+    app.put(
+        &format!("/api/v1/tags/{t}"),
+        json!({"name": "g2", "display_name": "G1", "category": "c"}),
+    )
+    .await
+    .ok(200, "标签更新成功");
+    assert_eq!(
+        total(
+            &app.get(&format!("{l}?tags=g1"))
+                .await
+                .ok(200, "获取实例列表成功")
+        ),
+        0
+    );
+    app.post("/api/v1/tags/bulk/remove-all", json!({"instance_ids": [a]}))
+        .await
+        .ok(200, "批量移除成功,共移除 1 个标签关系");
+    assert_eq!(
+        total(
+            &app.get(&format!("{l}?tags=g2"))
+                .await
+                .ok(200, "获取实例列表成功")
+        ),
+        1
+    );
+    app.post(
+        "/api/v1/instances/batch-delete",
+        json!({"instance_ids": [a], "deletion_mode": "hard"}),
+    )
+    .await
+    .ok(200, "成功删除 1 个实例");
+    assert_eq!(total(&app.get(l).await.ok(200, "获取实例列表成功")), 1);
+}

@@ -17,7 +17,7 @@ use wf_store::entity::{credential, instance, instance_tag, tag};
 
 use super::{Params, icontains_any, instances_with_tags, order_param, sanitize, status_filter};
 use crate::ctx::{Ctx, bool_param, page_param, page_size_param, path_id};
-use crate::envelope::{created, ok, page};
+use crate::envelope::{Page, created, ok, ok_typed};
 use crate::error::{ApiError, ApiResult, PublicError};
 use crate::payload::{BodyKind, Payload};
 use crate::state::AppState;
@@ -126,8 +126,8 @@ pub async fn detail_json(
     Ok(v)
 }
 
-/// One row of the instance page: the instance columns the list shows plus its aggregates and
-/// the total of matching rows (window function), all from one statement.
+/// One row of the instance page statement: instance columns, the total of matching rows,
+/// the per-instance aggregates and at most one tag (one row per tag of the instance).
 #[derive(FromQueryResult)]
 struct ListRow {
     id: i32,
@@ -139,116 +139,278 @@ struct ListRow {
     is_active: bool,
     deleted_at: Option<DateTime<Utc>>,
     main_version: Option<String>,
+    total_count: i64,
     active_db_count: i64,
     active_account_count: i64,
     last_sync_time: Option<DateTime<Utc>>,
-    total_count: i64,
+    tag_name: Option<String>,
+    tag_display_name: Option<String>,
+    tag_color: Option<String>,
 }
 
-const LAST_SYNC_SQL: &str = "(SELECT MAX(r.completed_at) FROM sync_instance_records r WHERE r.instance_id = instances.id \
+/// Latest completed account/capacity sync of the instance whose id is `{ID}`.
+const LAST_SYNC_SQL: &str = "(SELECT MAX(r.completed_at) FROM sync_instance_records r WHERE r.instance_id = {ID} \
 AND r.status = 'completed' AND r.sync_category IN ('account', 'capacity'))";
-const ACTIVE_DBS_SQL: &str = "(SELECT COUNT(*) FROM instance_databases d WHERE d.instance_id = instances.id AND d.is_active = true)";
-const ACTIVE_ACCOUNTS_SQL: &str = "(SELECT COUNT(*) FROM instance_accounts a WHERE a.instance_id = instances.id AND a.is_active = true)";
+const ACTIVE_DBS_SQL: &str = "(SELECT COUNT(*) FROM instance_databases d WHERE d.instance_id = page.id AND d.is_active = true)";
+const ACTIVE_ACCOUNTS_SQL: &str = "(SELECT COUNT(*) FROM instance_accounts a WHERE a.instance_id = page.id AND a.is_active = true)";
 
-/// `GET /instances` — filters, sort and paging in SQL: one statement for the page (with its
-/// aggregates and total) and one for the page's tags.
+/// `GET /instances` — filters, sort and paging in SQL, as **one statement**: the filtered,
+/// sorted page is a subquery; the total is an uncorrelated scalar subquery (evaluated once);
+/// the aggregates are correlated to the page's rows only; tags are joined in.
 #[utoipa::path(get, path = "/api/v1/instances", tag = "instances", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
 pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult {
+    use instance::Column as C;
+    use sea_orm::QueryTrait;
+    use sea_orm::sea_query::{Alias, Asterisk, ExprTrait, Order, Query, QueryStatementBuilder};
     ctx.authorize(&st, "view").await?;
     const PUB: &str = "获取实例列表失败";
     let page_no = page_param(q.get("page"));
     let size = page_size_param(q.get("page_size"), 20, 100);
     let mut cond = Condition::all();
     if let Some(s) = q.trimmed("search") {
-        cond = cond.add(icontains_any(
-            &[
-                instance::Column::Name,
-                instance::Column::Host,
-                instance::Column::Description,
-            ],
-            &s,
-        ));
+        cond = cond.add(icontains_any(&[C::Name, C::Host, C::Description], &s));
     }
     if let Some(t) = q.trimmed("db_type").filter(|t| t != "all") {
-        cond = cond.add(instance::Column::DbType.eq(t));
+        cond = cond.add(C::DbType.eq(t));
     }
-    if let Some(c) = status_filter(&q, instance::Column::IsActive) {
+    if let Some(c) = status_filter(&q, C::IsActive) {
         cond = cond.add(c);
     }
     let tags = q.all("tags");
     if !tags.is_empty() {
-        cond = cond.add(instance::Column::Id.in_subquery(instances_with_tags(tags)));
+        cond = cond.add(C::Id.in_subquery(instances_with_tags(tags)));
     }
     if !bool_param(q.get("include_deleted")) {
-        cond = cond.add(instance::Column::DeletedAt.is_null());
+        cond = cond.add(C::DeletedAt.is_null());
     }
-    let order = order_param(q.get("order"), true);
-    let mut select = instance::Entity::find().filter(cond.clone());
-    select = match q.get("sort").map(|s| s.trim().to_lowercase()).as_deref() {
-        Some("name") => select.order_by(instance::Column::Name, order.clone()),
-        Some("db_type") => select.order_by(instance::Column::DbType, order.clone()),
-        Some("host") => select.order_by(instance::Column::Host, order.clone()),
-        Some("last_sync_time") => select.order_by(Expr::cust(LAST_SYNC_SQL), order.clone()),
-        _ => select,
+    let desc = matches!(order_param(q.get("order"), true), sea_orm::Order::Desc);
+    let dir = if desc { Order::Desc } else { Order::Asc };
+    let sort = match q.get("sort").map(|s| s.trim().to_lowercase()).as_deref() {
+        Some("name") => Some("name"),
+        Some("db_type") => Some("db_type"),
+        Some("host") => Some("host"),
+        Some("last_sync_time") => Some("last_sync_time"),
+        _ => None,
     };
-    use instance::Column as C;
-    let offset = (page_no - 1)
+    let Some(offset) = (page_no - 1)
         .checked_mul(size)
-        .filter(|o| *o <= i64::MAX as u64);
-    let rows: Vec<ListRow> = match offset {
-        Some(offset) => select
-            .order_by(C::Id, order)
-            .select_only()
-            .columns([
-                C::Id,
-                C::Name,
-                C::DbType,
-                C::Host,
-                C::Port,
-                C::Description,
-                C::IsActive,
-                C::DeletedAt,
-                C::MainVersion,
-            ])
-            .column_as(Expr::cust(ACTIVE_DBS_SQL), "active_db_count")
-            .column_as(Expr::cust(ACTIVE_ACCOUNTS_SQL), "active_account_count")
-            .column_as(Expr::cust(LAST_SYNC_SQL), "last_sync_time")
-            .column_as(Expr::cust("COUNT(*) OVER ()"), "total_count")
-            .limit(size)
-            .offset(offset)
-            .into_model::<ListRow>()
-            .all(&st.db)
-            .await
-            .public(PUB)?,
-        None => Vec::new(),
-    };
-    let total = match rows.first() {
-        Some(r) => r.total_count as u64,
-        // past the end (or an empty result): count separately
-        None => instance::Entity::find()
+        .filter(|o| *o <= i64::MAX as u64)
+    else {
+        let total = instance::Entity::find()
             .filter(cond)
             .count(&st.db)
             .await
-            .public(PUB)?,
+            .public(PUB)?;
+        return Ok(ok_typed(
+            "获取实例列表成功",
+            &Page::<ListItem>::new(Vec::new(), total, page_no, size),
+        ));
     };
-    let ids: Vec<i32> = rows.iter().map(|i| i.id).collect();
-    let tags = tags_of(&st.db, &ids).await.public(PUB)?;
-    let items = rows
-        .iter()
-        .map(|i| {
-            let status = if i.deleted_at.is_some() { "deleted" } else if i.is_active { "active" } else { "inactive" };
-            json!({
-                "id": i.id, "name": i.name, "db_type": i.db_type, "host": i.host, "port": i.port,
-                "description": i.description.clone().unwrap_or_default(), "is_active": i.is_active,
-                "deleted_at": time::iso_opt(i.deleted_at.as_ref()), "status": status, "main_version": i.main_version,
-                "active_db_count": i.active_db_count,
-                "active_account_count": i.active_account_count,
-                "last_sync_time": time::iso_opt(i.last_sync_time.as_ref()),
-                "tags": tags.get(&i.id).map(|ts| ts.iter().map(tag_brief).collect::<Vec<_>>()).unwrap_or_default(),
-            })
-        })
-        .collect();
-    Ok(ok("获取实例列表成功", page(items, total, page_no, size)))
+    let last_sync_inner = LAST_SYNC_SQL.replace("{ID}", "instances.id");
+    let last_sync_outer = LAST_SYNC_SQL.replace("{ID}", "page.id");
+    // inner: the page
+    let mut inner = instance::Entity::find().filter(cond.clone());
+    inner = match sort {
+        Some("last_sync_time") => inner.order_by(
+            Expr::cust(last_sync_inner),
+            if desc {
+                sea_orm::Order::Desc
+            } else {
+                sea_orm::Order::Asc
+            },
+        ),
+        Some(col) => inner.order_by(
+            Expr::col((instance::Entity, Alias::new(col))),
+            if desc {
+                sea_orm::Order::Desc
+            } else {
+                sea_orm::Order::Asc
+            },
+        ),
+        None => inner,
+    };
+    let inner = inner
+        .order_by(
+            C::Id,
+            if desc {
+                sea_orm::Order::Desc
+            } else {
+                sea_orm::Order::Asc
+            },
+        )
+        .select_only()
+        .columns([
+            C::Id,
+            C::Name,
+            C::DbType,
+            C::Host,
+            C::Port,
+            C::Description,
+            C::IsActive,
+            C::DeletedAt,
+            C::MainVersion,
+        ])
+        .limit(size)
+        .offset(offset)
+        .into_query();
+    let count_cond = cond.clone();
+    let generation = st.instances_generation();
+    let total = instance::Entity::find()
+        .filter(cond)
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .into_query();
+    let count_stmt = st.db.get_database_backend().build(&total);
+    let count_key = format!("{generation}:{}:{:?}", count_stmt.sql, count_stmt.values);
+    let cached_total = st.list_counts.get(&count_key).await;
+    // outer: total, aggregates and tags of the page's rows
+    let page_alias = Alias::new("page");
+    let mut outer = Query::select();
+    outer
+        .column((page_alias.clone(), Asterisk))
+        .expr_as(
+            match cached_total {
+                // a known total is passed as a parameter: the statement text stays the same
+                Some(n) => Expr::val(n as i64),
+                None => sea_orm::sea_query::SimpleExpr::SubQuery(
+                    None,
+                    Box::new(total.into_sub_query_statement()),
+                ),
+            },
+            Alias::new("total_count"),
+        )
+        .expr_as(Expr::cust(ACTIVE_DBS_SQL), Alias::new("active_db_count"))
+        .expr_as(
+            Expr::cust(ACTIVE_ACCOUNTS_SQL),
+            Alias::new("active_account_count"),
+        )
+        .expr_as(
+            Expr::cust(last_sync_outer.clone()),
+            Alias::new("last_sync_time"),
+        )
+        .expr_as(
+            Expr::col((Alias::new("t"), Alias::new("name"))),
+            Alias::new("tag_name"),
+        )
+        .expr_as(
+            Expr::col((Alias::new("t"), Alias::new("display_name"))),
+            Alias::new("tag_display_name"),
+        )
+        .expr_as(
+            Expr::col((Alias::new("t"), Alias::new("color"))),
+            Alias::new("tag_color"),
+        )
+        .from_subquery(inner, page_alias.clone())
+        .left_join(
+            Alias::new("instance_tags"),
+            Expr::col((Alias::new("instance_tags"), Alias::new("instance_id")))
+                .equals((page_alias.clone(), Alias::new("id"))),
+        )
+        .join_as(
+            sea_orm::JoinType::LeftJoin,
+            Alias::new("tags"),
+            Alias::new("t"),
+            Expr::col((Alias::new("t"), Alias::new("id")))
+                .equals((Alias::new("instance_tags"), Alias::new("tag_id"))),
+        );
+    match sort {
+        Some("last_sync_time") => {
+            outer.order_by_expr(Expr::cust(last_sync_outer), dir.clone());
+        }
+        Some(col) => {
+            outer.order_by((page_alias.clone(), Alias::new(col)), dir.clone());
+        }
+        None => {}
+    }
+    outer
+        .order_by((page_alias, Alias::new("id")), dir)
+        .order_by((Alias::new("t"), Alias::new("name")), Order::Asc);
+    let stmt = st.db.get_database_backend().build(&outer);
+    let rows = ListRow::find_by_statement(stmt)
+        .all(&st.db)
+        .await
+        .public(PUB)?;
+    let total = match rows.first() {
+        Some(r) => {
+            if cached_total.is_none() && st.instances_generation() == generation {
+                st.list_counts.insert(count_key, r.total_count as u64).await;
+            }
+            r.total_count as u64
+        }
+        // past the last page: the page is empty, count on its own
+        None if page_no > 1 => instance::Entity::find()
+            .filter(count_cond)
+            .count(&st.db)
+            .await
+            .public(PUB)?,
+        None => 0,
+    };
+    let mut items: Vec<ListItem> = Vec::with_capacity(size as usize);
+    for r in rows {
+        if items.last().map(|i| i.id) != Some(r.id) {
+            let status = if r.deleted_at.is_some() {
+                "deleted"
+            } else if r.is_active {
+                "active"
+            } else {
+                "inactive"
+            };
+            items.push(ListItem {
+                id: r.id,
+                name: r.name,
+                db_type: r.db_type,
+                host: r.host,
+                port: r.port,
+                description: r.description.unwrap_or_default(),
+                is_active: r.is_active,
+                deleted_at: r.deleted_at.as_ref().map(time::iso),
+                status,
+                main_version: r.main_version,
+                active_db_count: r.active_db_count,
+                active_account_count: r.active_account_count,
+                last_sync_time: r.last_sync_time.as_ref().map(time::iso),
+                tags: Vec::new(),
+            });
+        }
+        if let (Some(name), Some(item)) = (r.tag_name, items.last_mut()) {
+            item.tags.push(TagBrief {
+                name,
+                display_name: r.tag_display_name.unwrap_or_default(),
+                color: r.tag_color.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(ok_typed(
+        "获取实例列表成功",
+        &Page::new(items, total, page_no, size),
+    ))
+}
+
+/// Brief tag of a list item: `{name, display_name, color}` (colour key).
+#[derive(serde::Serialize)]
+struct TagBrief {
+    name: String,
+    display_name: String,
+    color: String,
+}
+
+/// One item of `GET /instances` (`api-v1.md` §4.7 list item).
+#[derive(serde::Serialize)]
+struct ListItem {
+    id: i32,
+    name: String,
+    db_type: String,
+    host: String,
+    port: i32,
+    description: String,
+    is_active: bool,
+    deleted_at: Option<String>,
+    status: &'static str,
+    main_version: Option<String>,
+    active_db_count: i64,
+    active_account_count: i64,
+    last_sync_time: Option<String>,
+    tags: Vec<TagBrief>,
 }
 
 /// Validated instance fields.
@@ -554,6 +716,7 @@ pub async fn create(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiR
         .await
         .public("创建实例失败")?;
     txn.commit().await.public("创建实例失败")?;
+    st.bump_instances();
     let v = detail_json(&st.db, &inst).await.public("创建实例失败")?;
     Ok(created("实例创建成功", json!({"instance": v})))
 }
@@ -629,6 +792,7 @@ pub async fn update(
         .await
         .public("更新实例失败")?;
     txn.commit().await.public("更新实例失败")?;
+    st.bump_instances();
     Ok(ok(
         "实例更新成功",
         json!({"instance": detail_json(&st.db, &inst).await.public("更新实例失败")?}),
@@ -655,6 +819,7 @@ pub async fn delete(
             am.deleted_at = Set(Some(now));
             am.updated_at = Set(Some(now));
             am.update(&st.db).await.public(PUB)?;
+            st.bump_instances();
             now
         }
     };
@@ -680,7 +845,9 @@ pub async fn restore(
         let mut am: instance::ActiveModel = inst.into();
         am.deleted_at = Set(None);
         am.updated_at = Set(Some(Utc::now()));
-        (am.update(&st.db).await.public(PUB)?, "实例恢复成功")
+        let restored = am.update(&st.db).await.public(PUB)?;
+        st.bump_instances();
+        (restored, "实例恢复成功")
     } else {
         (inst, "实例未删除，无需恢复")
     };

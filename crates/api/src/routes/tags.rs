@@ -328,6 +328,7 @@ pub async fn update(
         .update(&st.db)
         .await
         .map_err(|_| AppError::validation("保存失败,请稍后再试"))?;
+    st.bump_instances();
     Ok(ok("标签更新成功", json!({"tag": tag_json(&t)})))
 }
 
@@ -552,6 +553,7 @@ pub async fn bulk_assign(State(st): State<AppState>, ctx: Ctx, body: Payload) ->
                 .public(PUB)?;
         }
         txn.commit().await.public(PUB)?;
+        st.bump_instances();
     }
     Ok(ok(
         &format!("标签批量分配成功,共分配 {n} 个标签关系"),
@@ -572,6 +574,7 @@ pub async fn bulk_remove(State(st): State<AppState>, ctx: Ctx, body: Payload) ->
         .await
         .public("批量移除标签失败")?;
     let n = res.rows_affected;
+    st.bump_instances();
     Ok(ok(
         &format!("标签批量移除成功,共移除 {n} 个标签关系"),
         json!({"removed_count": n, "instance_ids": instance_ids, "tag_ids": tag_ids}),
@@ -626,6 +629,7 @@ pub async fn bulk_remove_all(State(st): State<AppState>, ctx: Ctx, body: Payload
         .await
         .public("批量移除所有标签失败")?;
     let n = res.rows_affected;
+    st.bump_instances();
     Ok(ok(
         &format!("批量移除成功,共移除 {n} 个标签关系"),
         json!({"removed_count": n, "instance_ids": ids}),
