@@ -34,6 +34,7 @@ curl -s -o /dev/null -c $J -b $J -H "X-CSRFToken: $CSRF" -H 'Content-Type: appli
 curl -s -c $J -b $J -H "X-CSRFToken: $CSRF" -F "file=@$WORK/seed.csv" $B/instances/batch-create | jq -r .message
 COOKIE=$(sed 's/^#HttpOnly_//' $J | awk '!/^#/ && NF>=7 {printf "%s=%s; ", $6, $7}' | sed 's/; $//')
 curl -s -H "Cookie: $COOKIE" "$B/instances" | jq -r '"instances page: \(.message), total \(.data.total), \(.data.items | length) items"'
+wrk -t2 -c16 -d3s -H "Cookie: $COOKIE" "$B/instances" > /dev/null  # warm-up: pool connections and prepared statements
 echo "== GET /api/v1/instances (default page), 16 connections, ${DURATION}s"
 wrk -t2 -c16 -d"${DURATION}s" --latency -H "Cookie: $COOKIE" "$B/instances"
 echo "== GET /api/v1/health/ping, 16 connections, ${DURATION}s"

@@ -92,6 +92,7 @@ impl AppCache {
                 Ok(removed)
             }
             None => {
+                self.memory.run_pending_tasks().await;
                 let before = self.memory.entry_count();
                 let p = pattern.clone();
                 self.memory

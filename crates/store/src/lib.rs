@@ -36,6 +36,7 @@ pub async fn connect(
     } else {
         url
     };
+    let url = with_generic_plans(url);
     let is_sqlite = url.starts_with("sqlite:");
     let mut opts = ConnectOptions::new(url);
     opts.max_connections(if is_sqlite {
@@ -54,6 +55,20 @@ pub async fn connect(
         db.execute_unprepared("PRAGMA foreign_keys=ON").await?;
     }
     Ok(db)
+}
+
+/// On PostgreSQL, plan every prepared statement once per connection
+/// (`plan_cache_mode=force_generic_plan`): the app's statements are short index lookups whose
+/// custom re-planning on every execution cost more than their execution (0.7 ms vs 0.1 ms
+/// for the instance page). An explicit `options=` in the URL is left alone.
+pub fn with_generic_plans(url: String) -> String {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        || url.contains("options=")
+    {
+        return url;
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20plan_cache_mode%3Dforce_generic_plan")
 }
 
 /// Accept SQLAlchemy-style URLs of the original (`postgresql+psycopg://`, `sqlite:///rel/path`).
