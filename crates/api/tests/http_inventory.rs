@@ -937,3 +937,170 @@ async fn list_totals_follow_every_write() {
     .ok(200, "成功删除 1 个实例");
     assert_eq!(total(&app.get(l).await.ok(200, "获取实例列表成功")), 1);
 }
+
+#[tokio::test]
+async fn cache_endpoints_on_redis() {
+    let mut app = TestApp::with_env(&[
+        ("CACHE_TYPE", "redis"),
+        ("CACHE_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    ])
+    .await;
+    app.login_admin().await;
+    let a = app
+        .create_instance(
+            json!({"name": "redis-inst", "db_type": "mysql", "host": "h", "port": 3306}),
+        )
+        .await as i32;
+    let key = format!("instance:{a}:account:u1:perm");
+    app.state.cache.set(&key, &json!({"x": 1}), 60).await;
+    app.state
+        .cache
+        .set(&format!("instance:{a}:summary"), &json!(2), 60)
+        .await;
+    assert_eq!(app.state.cache.get(&key).await, Some(json!({"x": 1})));
+    let s = app
+        .get("/api/v1/cache/stats")
+        .await
+        .ok(200, "缓存统计获取成功");
+    assert_eq!(
+        (
+            s["stats"]["status"].as_str(),
+            s["stats"]["info"]["backend"].as_str()
+        ),
+        (Some("connected"), Some("redis"))
+    );
+    app.post(
+        "/api/v1/cache/clear/user",
+        json!({"instance_id": a, "username": "u1"}),
+    )
+    .await
+    .ok(200, "用户缓存清除成功");
+    assert_eq!(app.state.cache.get(&key).await, None);
+    assert_eq!(
+        app.state.cache.get(&format!("instance:{a}:summary")).await,
+        Some(json!(2))
+    );
+    app.post(
+        "/api/v1/cache/clear/instance",
+        json!({"instance_id": a.to_string()}),
+    )
+    .await
+    .ok(200, "实例缓存清除成功");
+    assert_eq!(
+        app.state.cache.get(&format!("instance:{a}:summary")).await,
+        None
+    );
+}
+
+/// Every endpoint built so far with its permission (`api-v1.md` §1.1): (method, path, perm).
+const MATRIX: &[(&str, &str, &str)] = &[
+    ("GET", "/api/v1/instances", "view"),
+    ("GET", "/api/v1/instances/1", "view"),
+    ("GET", "/api/v1/instances/statistics", "view"),
+    ("GET", "/api/v1/instances/1/accounts", "view"),
+    ("GET", "/api/v1/credentials", "view"),
+    ("GET", "/api/v1/credentials/1", "view"),
+    ("GET", "/api/v1/accounts/ledgers", "view"),
+    ("GET", "/api/v1/users", "view"),
+    ("GET", "/api/v1/users/1", "view"),
+    ("GET", "/api/v1/users/stats", "view"),
+    ("GET", "/api/v1/tags", "view"),
+    ("GET", "/api/v1/tags/options", "view"),
+    ("GET", "/api/v1/tags/categories", "view"),
+    ("GET", "/api/v1/tags/bulk/instances", "view"),
+    ("GET", "/api/v1/tags/bulk/tags", "view"),
+    ("GET", "/api/v1/common/instances/options", "view"),
+    ("GET", "/api/v1/common/database-types/options", "view"),
+    ("GET", "/api/v1/connections/status/1", "view"),
+    ("GET", "/api/v1/files/instance-export", "view"),
+    ("GET", "/api/v1/files/template-download", "view"),
+    (
+        "POST",
+        "/api/v1/connections/actions/validate-params",
+        "view",
+    ),
+    ("POST", "/api/v1/tags/bulk/instance-tags", "view"),
+    ("POST", "/api/v1/instances", "create"),
+    ("POST", "/api/v1/credentials", "create"),
+    ("POST", "/api/v1/users", "create"),
+    ("POST", "/api/v1/tags", "create"),
+    ("POST", "/api/v1/tags/bulk/assign", "create"),
+    ("POST", "/api/v1/instances/batch-create", "create"),
+    ("PUT", "/api/v1/instances/1", "update"),
+    ("PUT", "/api/v1/credentials/1", "update"),
+    ("PUT", "/api/v1/users/1", "update"),
+    ("PUT", "/api/v1/tags/1", "update"),
+    ("POST", "/api/v1/instances/1/restore", "update"),
+    ("POST", "/api/v1/accounts/actions/sync", "update"),
+    ("POST", "/api/v1/instances/1/delete", "delete"),
+    ("POST", "/api/v1/instances/batch-delete", "delete"),
+    ("POST", "/api/v1/credentials/1/delete", "delete"),
+    ("DELETE", "/api/v1/users/1", "delete"),
+    ("POST", "/api/v1/tags/batch-delete", "delete"),
+    ("POST", "/api/v1/cache/clear/all", "admin"),
+];
+
+#[tokio::test]
+async fn role_matrix_admin_user_guest_viewer() {
+    let mut app = admin().await;
+    app.create_instance(json!({"name": "m1", "db_type": "mysql", "host": "h", "port": 3306}))
+        .await;
+    app.create_credential("m1", "dba", "secret123").await;
+    use sea_orm::{ActiveModelTrait, Set};
+    for (name, role) in [("guest1", "guest"), ("viewer1", "viewer")] {
+        wf_store::entity::user::ActiveModel {
+            username: Set(name.into()),
+            password: Set(wf_services::passwords::hash("TestPass1", 4)),
+            role: Set(role.into()),
+            created_at: Set(chrono::Utc::now()),
+            is_active: Set(true),
+            ..Default::default()
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+    }
+    app.create_user("user1", "user", "TestPass1").await;
+    for (who, granted) in [
+        ("user1", ["view"].as_slice()),
+        ("guest1", ["view"].as_slice()),
+        ("viewer1", [].as_slice()),
+    ] {
+        let mut c = app.client();
+        c.login(who, "TestPass1").await;
+        for (method, path, perm) in MATRIX {
+            let r = if *method == "GET" {
+                c.get(path).await
+            } else {
+                c.write(method, path, json!({})).await
+            };
+            if granted.contains(perm) {
+                assert_ne!(r.status, 403, "{who} {method} {path}: {}", r.body);
+                assert!(r.status < 500, "{who} {method} {path}: {}", r.body);
+            } else {
+                r.err(
+                    403,
+                    "PERMISSION_REQUIRED",
+                    Some(&format!("需要 {perm} 权限")),
+                );
+            }
+        }
+        // login-only endpoints work for every role
+        c.get("/api/v1/cache/stats")
+            .await
+            .ok(200, "缓存统计获取成功");
+        c.get("/api/v1/health/cache")
+            .await
+            .ok(200, "缓存健康检查成功");
+    }
+    // admin passes every permission check
+    for (method, path, _) in MATRIX {
+        let r = if *method == "GET" {
+            app.get(path).await
+        } else {
+            app.write(method, path, json!({})).await
+        };
+        assert_ne!(r.status, 403, "admin {method} {path}: {}", r.body);
+        assert!(r.status < 500, "admin {method} {path}: {}", r.body);
+    }
+}
