@@ -114,6 +114,15 @@ impl Payload {
     }
 }
 
+/// The request's `Content-Type` (empty when absent or not text).
+pub fn content_type(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
 /// One part of a multipart body.
 #[derive(Debug, Clone)]
 pub struct Part {
@@ -166,12 +175,7 @@ impl<S: Send + Sync> FromRequest<S> for Payload {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ct = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let ct = content_type(req.headers());
         let body = Bytes::from_request(req, state).await.map_err(|e| {
             let status = e.status().as_u16();
             if status == 413 {

@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use wf_domain::{AppError, db_type, password, time};
 use wf_store::entity::{credential, instance};
 
-use super::{
-    Params, boolish, icontains_any, instances_with_tags, order_param, sanitize, status_filter,
-};
+use super::{Params, icontains_any, instances_with_tags, order_param, sanitize, status_filter};
 use crate::ctx::{Ctx, page_param, page_size_param, path_id};
 use crate::envelope::{created, ok, page};
 use crate::error::{ApiError, ApiResult, PublicError};
@@ -218,10 +216,7 @@ fn read_input(body: &Payload, update: bool) -> Result<CredentialInput, ApiError>
     } else {
         None
     };
-    let is_active = match body.get("is_active") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(boolish(v).ok_or_else(|| AppError::validation("is_active 必须是布尔值"))?),
-    };
+    let is_active = super::optional_bool(body, "is_active")?;
     Ok(CredentialInput {
         name,
         credential_type,
@@ -234,11 +229,14 @@ fn read_input(body: &Payload, update: bool) -> Result<CredentialInput, ApiError>
 }
 
 async fn name_taken(st: &AppState, name: &str, except: Option<i32>) -> Result<bool, ApiError> {
-    let mut q = credential::Entity::find().filter(credential::Column::Name.eq(name));
-    if let Some(id) = except {
-        q = q.filter(credential::Column::Id.ne(id));
-    }
-    Ok(q.count(&st.db).await? > 0)
+    Ok(super::taken_by_other::<credential::Entity>(
+        &st.db,
+        credential::Column::Name,
+        credential::Column::Id,
+        name,
+        except,
+    )
+    .await?)
 }
 
 /// `POST /credentials`.

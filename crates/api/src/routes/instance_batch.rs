@@ -96,12 +96,7 @@ pub fn parse_csv(data: &[u8]) -> Result<Vec<Map<String, Value>>, AppError> {
 #[utoipa::path(post, path = "/api/v1/instances/batch-create", tag = "instances",
     responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
 pub async fn batch_create(State(st): State<AppState>, ctx: Ctx, req: Request) -> ApiResult {
-    let ct = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let ct = crate::payload::content_type(req.headers());
     let body = axum::body::to_bytes(req.into_body(), st.settings.max_content_length)
         .await
         .map_err(|_| ApiError(AppError::framework(413, wf_domain::error::MSG_TOO_LARGE)))?;

@@ -642,11 +642,15 @@ async fn check_refs(
     {
         return Err(AppError::validation("凭据不存在").into());
     }
-    let mut q = instance::Entity::find().filter(instance::Column::Name.eq(input.name.as_str()));
-    if let Some(id) = except {
-        q = q.filter(instance::Column::Id.ne(id));
-    }
-    if q.count(&st.db).await? > 0 {
+    if super::taken_by_other::<instance::Entity>(
+        &st.db,
+        instance::Column::Name,
+        instance::Column::Id,
+        &input.name,
+        except,
+    )
+    .await?
+    {
         return Err(AppError::conflict("实例名称已存在").into());
     }
     Ok(())

@@ -59,6 +59,39 @@ pub fn boolish(v: &Value) -> Option<bool> {
     }
 }
 
+/// Optional boolean-ish body field: absent/null → `None`; unparsable → 400
+/// `<field> 必须是布尔值`.
+pub fn optional_bool(
+    body: &crate::payload::Payload,
+    field: &str,
+) -> Result<Option<bool>, crate::error::ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => boolish(v)
+            .map(Some)
+            .ok_or_else(|| wf_domain::AppError::validation(format!("{field} 必须是布尔值")).into()),
+    }
+}
+
+/// True when another row (id ≠ `except`) of `E` already has `value` in the unique column.
+pub async fn taken_by_other<E: sea_orm::EntityTrait>(
+    db: &sea_orm::DatabaseConnection,
+    unique_col: E::Column,
+    id_col: E::Column,
+    value: &str,
+    except: Option<i32>,
+) -> Result<bool, sea_orm::DbErr>
+where
+    E::Model: Sync,
+{
+    use sea_orm::{PaginatorTrait, QueryFilter};
+    let mut q = E::find().filter(unique_col.eq(value));
+    if let Some(id) = except {
+        q = q.filter(id_col.ne(id));
+    }
+    Ok(q.count(db).await? > 0)
+}
+
 /// Query string with repeated parameters preserved.
 #[derive(Debug, Default, Clone)]
 pub struct Params(pub Vec<(String, String)>);

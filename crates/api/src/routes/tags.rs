@@ -14,7 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 use wf_domain::{AppError, theme, time};
 use wf_store::entity::{instance, instance_tag, tag};
 
-use super::{Params, boolish, icontains_any, sanitize};
+use super::{Params, icontains_any, sanitize};
 use crate::ctx::{Ctx, page_param, page_size_param, path_id};
 use crate::envelope::{created, ok, page, with_status};
 use crate::error::{ApiError, ApiResult, PublicError};
@@ -181,10 +181,7 @@ fn read_input(body: &Payload) -> Result<TagInput, ApiError> {
         Some(c) if theme::COLORS.iter().any(|(k, _, _)| *k == c) => Some(c),
         Some(c) => return Err(AppError::validation(format!("无效的颜色选择: {c}")).into()),
     };
-    let is_active = match body.get("is_active") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(boolish(v).ok_or_else(|| AppError::validation("is_active 必须是布尔值"))?),
-    };
+    let is_active = super::optional_bool(body, "is_active")?;
     Ok(TagInput {
         name,
         display_name,
@@ -195,11 +192,14 @@ fn read_input(body: &Payload) -> Result<TagInput, ApiError> {
 }
 
 async fn name_taken(st: &AppState, name: &str, except: Option<i32>) -> Result<bool, ApiError> {
-    let mut q = tag::Entity::find().filter(tag::Column::Name.eq(name));
-    if let Some(id) = except {
-        q = q.filter(tag::Column::Id.ne(id));
-    }
-    Ok(q.count(&st.db).await? > 0)
+    Ok(super::taken_by_other::<tag::Entity>(
+        &st.db,
+        tag::Column::Name,
+        tag::Column::Id,
+        name,
+        except,
+    )
+    .await?)
 }
 
 /// `POST /tags`.

@@ -154,11 +154,14 @@ fn read_input(body: &Payload, current: Option<&user::Model>) -> Result<UserInput
 }
 
 async fn username_taken(st: &AppState, name: &str, except: Option<i32>) -> Result<bool, ApiError> {
-    let mut q = user::Entity::find().filter(user::Column::Username.eq(name));
-    if let Some(id) = except {
-        q = q.filter(user::Column::Id.ne(id));
-    }
-    Ok(q.count(&st.db).await? > 0)
+    Ok(super::taken_by_other::<user::Entity>(
+        &st.db,
+        user::Column::Username,
+        user::Column::Id,
+        name,
+        except,
+    )
+    .await?)
 }
 
 /// `POST /users`.
