@@ -28,8 +28,9 @@ pub use state::AppState;
 /// Build the full application router with all middleware.
 ///
 /// Layer order (outermost first): CORS → body limit → error envelope → session cookie →
-/// panic guard → routes; the global CSRF check is a route layer, so unknown paths (404)
-/// and methods (405) are answered before it (`api-v1.md` §2.7 check order).
+/// panic guard → routes. Route layers (integer path check, then the global CSRF check) run
+/// only for matched routes, so unknown paths, non-integer ids (404) and methods (405) are
+/// answered before CSRF and authentication (`api-v1.md` §2.7 check order).
 pub fn router(st: AppState) -> Router {
     let routes = Router::new()
         .merge(routes::discovery::router(&st.settings))
@@ -49,6 +50,7 @@ pub fn router(st: AppState) -> Router {
             st.clone(),
             middleware::csrf_global,
         ))
+        .route_layer(axum::middleware::from_fn(middleware::int_path_params))
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(|| async {
             error::ApiError(wf_domain::AppError::framework(

@@ -252,6 +252,29 @@ pub async fn csrf_global(State(st): State<AppState>, req: Request, next: Next) -
     }
 }
 
+/// Path parameters that are strings in the contract; every other `{…_id}` is an integer.
+const STRING_PARAMS: [&str; 4] = ["job_id", "session_id", "tag_name", "db_type"];
+
+/// Route-level typing of integer path parameters (`api-v1.md` §1.1 route notes): a
+/// non-digit value in an integer slot does not match the route, so it is a framework 404
+/// before CSRF, authentication and permission checks.
+pub async fn int_path_params(req: Request, next: Next) -> Response {
+    if let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() {
+        let template: Vec<&str> = matched.as_str().split('/').collect();
+        let actual: Vec<&str> = req.uri().path().split('/').collect();
+        for (t, a) in template.iter().zip(actual.iter()) {
+            if let Some(name) = t.strip_prefix('{').and_then(|n| n.strip_suffix('}'))
+                && name.ends_with("_id")
+                && !STRING_PARAMS.contains(&name)
+                && (a.is_empty() || !a.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return ApiError(AppError::framework_not_found()).into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
 /// Catch-all for unknown paths: framework 404.
 pub async fn not_found() -> Response {
     ApiError(AppError::framework_not_found()).into_response()

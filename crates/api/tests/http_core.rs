@@ -112,6 +112,23 @@ async fn framework_errors_are_envelopes() {
     app.get("/api/v1/instances/")
         .await
         .err(404, "INVALID_REQUEST", Some(msg404));
+    // a non-integer id does not match the route: 404 before CSRF (400) and login (401)
+    app.get("/api/v1/instances/abc")
+        .await
+        .err(404, "INVALID_REQUEST", Some(msg404));
+    app.send("POST", "/api/v1/instances/abc/delete", None, &[])
+        .await
+        .err(404, "INVALID_REQUEST", Some(msg404));
+    app.send("PUT", "/api/v1/users/-1", None, &[])
+        .await
+        .err(404, "INVALID_REQUEST", Some(msg404));
+    app.get("/api/v1/instances/1/accounts/x/permissions")
+        .await
+        .err(404, "INVALID_REQUEST", Some(msg404));
+    // string parameters are not integers
+    app.get("/api/v1/tags/by-name/abc")
+        .await
+        .err(401, "AUTHENTICATION_REQUIRED", None);
     app.send("DELETE", "/api/v1/health/ping", None, &[])
         .await
         .err(

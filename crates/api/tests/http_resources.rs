@@ -243,6 +243,11 @@ async fn credentials_crud_and_masking() {
         "VALIDATION_ERROR",
         Some("不支持的数据库类型: db2"),
     );
+    app.post(c, with("name", json!("n".repeat(256)))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("name长度不能超过255个字符"),
+    );
     let mut body = with("db_type", json!("PG"));
     body["password"] = json!("p@ss&<word>");
     body["description"] = json!("<b>main</b>");

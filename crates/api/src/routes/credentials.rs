@@ -170,6 +170,9 @@ fn read_input(body: &Payload, update: bool) -> Result<CredentialInput, ApiError>
     body.require_object()?;
     let field = |k: &str| body.text(k).map(|s| sanitize(&s)).filter(|s| !s.is_empty());
     let name = field("name").ok_or_else(|| AppError::validation("name不能为空"))?;
+    if name.chars().count() > 255 {
+        return Err(AppError::validation("name长度不能超过255个字符").into());
+    }
     let credential_type =
         field("credential_type").ok_or_else(|| AppError::validation("credential_type不能为空"))?;
     let username = field("username").ok_or_else(|| AppError::validation("username不能为空"))?;
