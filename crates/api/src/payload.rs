@@ -52,6 +52,16 @@ impl Payload {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
     }
+    /// For endpoints that read JSON only (`api-v1.md` §2.2): a form or multipart body counts
+    /// as an empty body.
+    pub fn json_only(mut self) -> Self {
+        if self.kind != BodyKind::Json {
+            self.map.clear();
+            self.empty = true;
+        }
+        self
+    }
+
     /// 400 `请求数据格式必须是 JSON 对象` when the JSON body was not an object.
     pub fn require_object(&self) -> Result<(), ApiError> {
         if self.not_object {

@@ -1009,3 +1009,53 @@ async fn instance_list_aggregates_and_last_sync_sort() {
         (Some(2), Some(1), 0)
     );
 }
+
+#[tokio::test]
+async fn json_only_endpoints_ignore_form_bodies() {
+    let mut app = admin().await;
+    let token = app.csrf.clone().unwrap();
+    let form = |b: &str| Some(("application/x-www-form-urlencoded", b.as_bytes().to_vec()));
+    let h = [("X-CSRFToken", token.as_str())];
+    app.send(
+        "POST",
+        "/api/v1/credentials",
+        form("name=a&credential_type=database&username=dba&password=secret1"),
+        &h,
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("name不能为空"));
+    app.send(
+        "POST",
+        "/api/v1/connections/actions/test",
+        form("instance_id=1"),
+        &h,
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("请求数据不能为空"));
+    app.send(
+        "POST",
+        "/api/v1/accounts/actions/sync",
+        form("instance_id=1"),
+        &h,
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("缺少实例ID"));
+    app.send(
+        "POST",
+        "/api/v1/users",
+        form("username=abc&role=user&password=TestPass1"),
+        &h,
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("用户名不能为空"));
+    // the form-accepting endpoints still read forms
+    let r = app
+        .send(
+            "POST",
+            "/api/v1/tags",
+            form("name=formtag&display_name=F&category=c"),
+            &h,
+        )
+        .await;
+    r.ok(201, "标签创建成功");
+}

@@ -468,6 +468,7 @@ pub async fn ledger_permissions(
     responses((status = 200, body = crate::openapi::SuccessEnvelope), (status = 400, body = crate::openapi::ErrorEnvelope)))]
 pub async fn sync_one(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.authorize_write(&st, "update", Some(&body)).await?;
+    let body = body.json_only();
     body.require_object()?;
     const PUB: &str = "账户同步失败,请重试";
     let raw = body

@@ -63,6 +63,7 @@ async fn instance_of(
     responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
 pub async fn clear_user(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.authorize_write(&st, "admin", Some(&body)).await?;
+    let body = body.json_only();
     body.require_object()?;
     let (Some(id), Some(username)) = (int_field(&body, "instance_id"), body.trimmed("username"))
     else {
@@ -81,6 +82,7 @@ pub async fn clear_user(State(st): State<AppState>, ctx: Ctx, body: Payload) -> 
     responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
 pub async fn clear_instance(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.authorize_write(&st, "admin", Some(&body)).await?;
+    let body = body.json_only();
     body.require_object()?;
     let id = int_field(&body, "instance_id")
         .ok_or_else(|| AppError::validation("缺少必要参数: instance_id"))?;

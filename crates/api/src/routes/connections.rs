@@ -115,6 +115,7 @@ fn failure_error(f: &TestFailure, admin: bool, debug: bool) -> ApiError {
     responses((status = 200, body = crate::openapi::SuccessEnvelope), (status = 409, body = crate::openapi::ErrorEnvelope)))]
 pub async fn test(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.authorize_write(&st, "view", Some(&body)).await?;
+    let body = body.json_only();
     non_empty_object(&body)?;
     const PUB: &str = "连接测试失败";
     let (inst, persist, message) = if body.has("instance_id") {
@@ -179,6 +180,7 @@ pub async fn test(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiRes
     responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
 pub async fn validate_params(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.authorize_write(&st, "view", Some(&body)).await?;
+    let body = body.json_only();
     non_empty_object(&body)?;
     check_params(&st, &body, &["db_type", "port"]).await?;
     Ok(crate::envelope::ok_empty("连接参数验证通过"))
@@ -190,6 +192,7 @@ pub async fn validate_params(State(st): State<AppState>, ctx: Ctx, body: Payload
     responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
 pub async fn batch_test(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.authorize_write(&st, "view", Some(&body)).await?;
+    let body = body.json_only();
     body.require_object()?;
     let list = match body.get("instance_ids") {
         None | Some(Value::Null) => return Err(AppError::validation("缺少实例ID列表").into()),

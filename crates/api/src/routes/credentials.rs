@@ -247,6 +247,7 @@ async fn name_taken(st: &AppState, name: &str, except: Option<i32>) -> Result<bo
     responses((status = 201, body = crate::openapi::SuccessEnvelope)))]
 pub async fn create(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.authorize_write(&st, "create", Some(&body)).await?;
+    let body = body.json_only();
     let input = read_input(&body, false)?;
     if name_taken(&st, &input.name, None).await? {
         return Err(AppError::validation("凭据名称已存在,请使用其他名称").into());
@@ -305,6 +306,7 @@ pub async fn update(
     body: Payload,
 ) -> ApiResult {
     ctx.authorize_write(&st, "update", Some(&body)).await?;
+    let body = body.json_only();
     let current = find(&st, &id, "更新凭据失败").await?;
     let input = read_input(&body, true)?;
     if name_taken(&st, &input.name, Some(current.id)).await? {

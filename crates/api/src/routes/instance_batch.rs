@@ -309,6 +309,7 @@ const HARD_DELETE: [(&str, &str); 11] = [
     responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
 pub async fn batch_delete(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.authorize_write(&st, "delete", Some(&body)).await?;
+    let body = body.json_only();
     body.require_object()?;
     const PUB: &str = "批量删除实例失败";
     let raw = match body.get("instance_ids") {

@@ -372,6 +372,7 @@ pub async fn delete(
     responses((status = 200, body = crate::openapi::SuccessEnvelope), (status = 207, body = crate::openapi::SuccessEnvelope)))]
 pub async fn batch_delete(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.authorize_write(&st, "delete", Some(&body)).await?;
+    let body = body.json_only();
     body.require_object()?;
     let ids = match body.get("tag_ids") {
         Some(Value::Array(a)) if !a.is_empty() => a.clone(),
@@ -521,6 +522,7 @@ async fn pairs(
     responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
 pub async fn bulk_assign(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.authorize_write(&st, "create", Some(&body)).await?;
+    let body = body.json_only();
     const PUB: &str = "批量分配标签失败";
     let (instance_ids, tag_ids, insts, tags) = pairs(&st, &body).await?;
     let existing: BTreeSet<(i32, i32)> = instance_tag::Entity::find()
@@ -566,6 +568,7 @@ pub async fn bulk_assign(State(st): State<AppState>, ctx: Ctx, body: Payload) ->
     responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
 pub async fn bulk_remove(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.authorize_write(&st, "create", Some(&body)).await?;
+    let body = body.json_only();
     let (instance_ids, tag_ids, insts, tags) = pairs(&st, &body).await?;
     let res = instance_tag::Entity::delete_many()
         .filter(instance_tag::Column::InstanceId.is_in(insts))
@@ -596,6 +599,7 @@ async fn instances_only(st: &AppState, body: &Payload) -> Result<(Vec<i32>, Vec<
     responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
 pub async fn bulk_instance_tags(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.authorize_write(&st, "view", Some(&body)).await?;
+    let body = body.json_only();
     const PUB: &str = "获取实例标签失败";
     let (ids, found) = instances_only(&st, &body).await?;
     let tag_ids: BTreeSet<i32> = instance_tag::Entity::find()
@@ -622,6 +626,7 @@ pub async fn bulk_instance_tags(State(st): State<AppState>, ctx: Ctx, body: Payl
     responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
 pub async fn bulk_remove_all(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.authorize_write(&st, "create", Some(&body)).await?;
+    let body = body.json_only();
     let (ids, found) = instances_only(&st, &body).await?;
     let res = instance_tag::Entity::delete_many()
         .filter(instance_tag::Column::InstanceId.is_in(found))
