@@ -31,6 +31,16 @@ pub struct ConnParams {
     pub password: String,
 }
 
+impl ConnParams {
+    /// The database to connect to, or the engine default when none is set.
+    pub fn database_or<'a>(&'a self, default: &'a str) -> &'a str {
+        self.database
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .unwrap_or(default)
+    }
+}
+
 impl std::fmt::Debug for ConnParams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnParams")

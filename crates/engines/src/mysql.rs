@@ -105,7 +105,7 @@ fn password_changed(raw: Option<String>) -> Value {
     }
 }
 
-/// An open MySQL/MariaDB connection (a pool of one).
+/// An open MySQL/MariaDB connection (one connection, see `OneConnection`).
 pub struct MySqlAdapter {
     conn: OneConnection<MySqlConnection>,
 }
@@ -118,12 +118,7 @@ impl MySqlAdapter {
             .port(p.port)
             .username(&p.username)
             .password(&p.password)
-            .database(
-                p.database
-                    .as_deref()
-                    .filter(|d| !d.is_empty())
-                    .unwrap_or("mysql"),
-            )
+            .database(p.database_or("mysql"))
             .charset("utf8mb4");
         Ok(Self {
             conn: OneConnection::open(opts).await?,

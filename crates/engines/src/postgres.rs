@@ -36,7 +36,7 @@ has_database_privilege(r.oid, d.oid, 'CONNECT') AS can_connect, has_database_pri
 has_database_privilege(r.oid, d.oid, 'TEMP') AS can_temp FROM pg_roles r CROSS JOIN pg_database d \
 WHERE d.datallowconn ORDER BY d.datname";
 
-/// An open PostgreSQL connection (a pool of one).
+/// An open PostgreSQL connection (one connection, see `OneConnection`).
 pub struct PostgresAdapter {
     conn: OneConnection<PgConnection>,
 }
@@ -49,12 +49,7 @@ impl PostgresAdapter {
             .port(p.port)
             .username(&p.username)
             .password(&p.password)
-            .database(
-                p.database
-                    .as_deref()
-                    .filter(|d| !d.is_empty())
-                    .unwrap_or("postgres"),
-            )
+            .database(p.database_or("postgres"))
             .application_name("whalefall")
             .options([(
                 "statement_timeout",
