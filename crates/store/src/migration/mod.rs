@@ -23,6 +23,38 @@ impl MigrationName for M0001Baseline {
     }
 }
 
+/// The capacity tables, written once for PostgreSQL (range-partitioned by month).
+const CAPACITY: &str = include_str!("capacity.sql");
+
+/// The SQLite form of the capacity DDL: no partitioning, so the surrogate id alone is the
+/// primary key (PostgreSQL needs the partition key in it).
+fn unpartitioned(ddl: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for line in ddl.lines() {
+        let t = line.trim();
+        if t.starts_with("PRIMARY KEY (id, ") {
+            // when the key was the last entry, the column before it loses its comma
+            if !t.ends_with(',')
+                && let Some(prev) = out.last_mut()
+            {
+                *prev = prev.trim_end_matches(',').to_string();
+            }
+            continue;
+        }
+        if t.contains("PARTITION BY RANGE") {
+            out.push(format!(
+                "{});",
+                line.split(") PARTITION BY RANGE").next().unwrap_or(line)
+            ));
+            continue;
+        }
+        out.push(line.replace("bigserial NOT NULL", "INTEGER PRIMARY KEY AUTOINCREMENT"));
+    }
+    out.join("\n")
+        .replace("timestamptz", "TEXT")
+        .replace("now()", "CURRENT_TIMESTAMP")
+}
+
 /// Render the portable DDL for one backend.
 pub fn render_schema(backend: DbBackend) -> String {
     let base = include_str!("schema.sql");
@@ -43,8 +75,8 @@ pub fn render_schema(backend: DbBackend) -> String {
         ),
     };
     let capacity = match backend {
-        DbBackend::Postgres => include_str!("capacity_postgres.sql"),
-        _ => include_str!("capacity_sqlite.sql"),
+        DbBackend::Postgres => CAPACITY.to_string(),
+        _ => unpartitioned(CAPACITY),
     };
     format!("{}\n{}", base, capacity)
         .replace("{PK}", pk)
@@ -73,5 +105,29 @@ impl MigrationTrait for M0001Baseline {
         Err(DbErr::Migration(
             "the baseline cannot be rolled back".into(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_capacity_ddl_is_unpartitioned() {
+        let sql = render_schema(DbBackend::Sqlite);
+        assert!(
+            !sql.contains("PARTITION BY")
+                && !sql.contains("PRIMARY KEY (id, ")
+                && !sql.contains("bigserial")
+        );
+        assert!(sql.contains(
+            "CREATE TABLE database_size_stats (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        ));
+        assert!(
+            sql.contains("    updated_at TEXT DEFAULT CURRENT_TIMESTAMP\n);"),
+            "no dangling comma before a dropped key"
+        );
+        let pg = render_schema(DbBackend::Postgres);
+        assert_eq!(pg.matches("PARTITION BY RANGE").count(), 4);
     }
 }

@@ -1,5 +1,5 @@
 -- WhaleFall schema (domain.md §1). Portable DDL: {PK} {TS} {JSON} {NOW} {BIGPK} are replaced
--- per backend by migration/mod.rs. Partitioned capacity tables live in capacity_*.sql.
+-- per backend by migration/mod.rs. Partitioned capacity tables live in capacity.sql.
 CREATE TABLE users (
     id {PK},
     username varchar(255) NOT NULL UNIQUE,
