@@ -109,12 +109,7 @@ pub async fn instance_accounts(
         Some("last_change_time") => account_permission::Column::LastChangeTime,
         _ => account_permission::Column::Username,
     };
-    let pager = account_permission::Entity::find()
-        .filter(cond)
-        .order_by(sort, order)
-        .order_by(account_permission::Column::Id, sea_orm::Order::Asc)
-        .paginate(&st.db, size);
-    let (total, rows) = crate::envelope::fetch_page(pager, page_no, size)
+    let (total, rows) = account_page(&st, cond, sort, order, page_no, size)
         .await
         .public(PUB)?;
     let include_permissions = bool_param(q.get("include_permissions"));
@@ -187,6 +182,23 @@ SUM(CASE WHEN ap.is_superuser THEN 1 ELSE 0 END) AS superuser FROM account_permi
     let mut data = page(items, total, page_no, size);
     data["summary"] = json!({"total": summary.total, "active": active_n, "deleted": summary.total - active_n, "superuser": summary.superuser.unwrap_or(0)});
     Ok(ok("获取实例账户数据成功", data))
+}
+
+/// One page of account rows matching `cond`, sorted by `sort` with ties broken by id ascending.
+async fn account_page(
+    st: &AppState,
+    cond: Condition,
+    sort: account_permission::Column,
+    order: sea_orm::Order,
+    page_no: u64,
+    size: u64,
+) -> Result<(u64, Vec<account_permission::Model>), sea_orm::DbErr> {
+    let pager = account_permission::Entity::find()
+        .filter(cond)
+        .order_by(sort, order)
+        .order_by(account_permission::Column::Id, sea_orm::Order::Asc)
+        .paginate(&st.db, size);
+    crate::envelope::fetch_page(pager, page_no, size).await
 }
 
 fn snapshot_missing() -> ApiError {
@@ -360,12 +372,7 @@ pub async fn ledgers(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResu
         Some("is_superuser") => account_permission::Column::IsSuperuser,
         _ => account_permission::Column::Username,
     };
-    let pager = account_permission::Entity::find()
-        .filter(cond)
-        .order_by(sort, order)
-        .order_by(account_permission::Column::Id, sea_orm::Order::Asc)
-        .paginate(&st.db, size);
-    let (total, rows) = crate::envelope::fetch_page(pager, page_no, size)
+    let (total, rows) = account_page(&st, cond, sort, order, page_no, size)
         .await
         .public(PUB)?;
     let inst_ids: Vec<i32> = rows.iter().map(|r| r.instance_id).collect();
