@@ -65,19 +65,10 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
         st.settings.proxy_fix_x_for,
     );
     req.extensions_mut().insert(ClientIp(ip.clone()));
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost")
-        .to_string();
-    let url = format!("http://{host}{}", req.uri());
-    let method = req.method().to_string();
-    let ua = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
+    // cheap handles only; the context strings are built when an error is rendered
+    let host = req.headers().get(header::HOST).cloned();
+    let ua = req.headers().get(header::USER_AGENT).cloned();
+    let (uri, method) = (req.uri().clone(), req.method().clone());
     let resp = next.run(req).await;
     let status = resp.status().as_u16();
     let err = match resp.extensions().get::<AppError>() {
@@ -100,6 +91,12 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
         }
         None => return resp,
     };
+    let host = host
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let url = format!("http://{host}{uri}");
+    let ua = ua.as_ref().and_then(|v| v.to_str().ok());
     if err.status >= 500 {
         tracing::error!(status = err.status, code = %err.message_code, url = %url, "request failed");
     }
@@ -119,7 +116,7 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
         "timestamp": wf_domain::time::envelope_now(),
         "recoverable": err.severity.recoverable(),
         "suggestions": err.category.suggestions(),
-        "context": {"request_id": null, "user_id": null, "url": url, "method": method, "meta": Value::Object(meta)},
+        "context": {"request_id": null, "user_id": null, "url": url, "method": method.as_str(), "meta": Value::Object(meta)},
     });
     if let Some(extra) = &err.extra {
         body["extra"] = (**extra).clone();
