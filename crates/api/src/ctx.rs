@@ -4,10 +4,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
-use sea_orm::EntityTrait;
 use serde_json::Value;
-use wf_domain::AppError;
-use wf_store::entity::user;
+use wf_domain::{AppError, Permission};
+use wf_services::users::{SessionUser, session_user};
 
 use crate::error::ApiError;
 use crate::payload::Payload;
@@ -17,21 +16,6 @@ use crate::state::AppState;
 /// Client address after trusted-proxy processing, inserted by the envelope middleware.
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub String);
-
-/// Permission decision of `api-v1.md` §2.7 / `domain.md` §9.3.
-pub fn has_permission(role: &str, perm: &str) -> bool {
-    match role {
-        "admin" => true,
-        "user" => matches!(
-            perm,
-            "view"
-                | "instance_management.instance_list.view"
-                | "instance_management.instance_list.sync_capacity"
-        ),
-        "guest" => perm == "view",
-        _ => false,
-    }
-}
 
 /// Request context extractor.
 pub struct Ctx {
@@ -68,35 +52,25 @@ impl FromRequestParts<AppState> for Ctx {
 impl Ctx {
     /// The logged-in, active user, if any. Deactivated users lose their session
     /// (`domain.md` §13.6.43).
-    pub async fn user(&self, st: &AppState) -> Result<Option<user::Model>, ApiError> {
+    pub async fn user(&self, st: &AppState) -> Result<Option<SessionUser>, ApiError> {
         let Some(uid) = self.session.get().uid else {
             return Ok(None);
         };
-        let u = match st.users.get(&uid).await {
-            Some(u) => Some(u),
-            None => {
-                let u = user::Entity::find_by_id(uid).one(&st.db).await?;
-                if let Some(u) = &u {
-                    st.users.insert(uid, u.clone()).await;
-                }
-                u
-            }
-        };
-        Ok(u.filter(|u| u.is_active))
+        Ok(session_user(&st.svc, uid).await?)
     }
 
     /// 401 `AUTHENTICATION_REQUIRED` unless logged in.
-    pub async fn require_login(&self, st: &AppState) -> Result<user::Model, ApiError> {
+    pub async fn require_login(&self, st: &AppState) -> Result<SessionUser, ApiError> {
         self.user(st)
             .await?
             .ok_or_else(|| AppError::login_required().into())
     }
 
     /// Login check then permission check (403 `PERMISSION_REQUIRED`).
-    pub async fn authorize(&self, st: &AppState, perm: &str) -> Result<user::Model, ApiError> {
+    pub async fn authorize(&self, st: &AppState, perm: Permission) -> Result<SessionUser, ApiError> {
         let u = self.require_login(st).await?;
-        if !has_permission(&u.role, perm) {
-            return Err(AppError::permission_required(perm).into());
+        if !u.role.allows(perm) {
+            return Err(AppError::permission_required(perm.as_str()).into());
         }
         Ok(u)
     }
@@ -141,9 +115,9 @@ impl Ctx {
     pub async fn authorize_write(
         &self,
         st: &AppState,
-        perm: &str,
+        perm: Permission,
         payload: Option<&Payload>,
-    ) -> Result<user::Model, ApiError> {
+    ) -> Result<SessionUser, ApiError> {
         let u = self.authorize(st, perm).await?;
         self.csrf(st, payload)?;
         Ok(u)
@@ -151,7 +125,7 @@ impl Ctx {
 
     /// True when the caller is an admin (connection error details).
     pub async fn is_admin(&self, st: &AppState) -> bool {
-        matches!(self.user(st).await, Ok(Some(u)) if u.role == "admin")
+        matches!(self.user(st).await, Ok(Some(u)) if u.role == wf_domain::Role::Admin)
     }
 }
 
@@ -194,10 +168,6 @@ mod tests {
     use super::*;
     #[test]
     fn params() {
-        assert!(has_permission("admin", "scheduler.manage"));
-        assert!(has_permission("user", "view"));
-        assert!(!has_permission("user", "create"));
-        assert!(!has_permission("viewer", "view"));
         assert!(path_id("12").unwrap() == Some(12));
         assert!(path_id("99999999999").unwrap().is_none());
         assert!(path_id("-1").is_err());

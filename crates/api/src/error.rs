@@ -1,10 +1,12 @@
 //! `ApiError` → error envelope (`api-v1.md` §2.4). Handlers return `ApiError`; the response
 //! carries the `AppError` as an extension and the outer [`crate::middleware::envelope`] layer
-//! renders it with the request context (url, method, client IP, user agent).
+//! renders it with the request context and logs every 5xx once, with its `error_id`, route
+//! and cause.
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use wf_domain::AppError;
+use wf_services::ServiceError;
 
 /// The single HTTP error type.
 #[derive(Debug)]
@@ -19,10 +21,10 @@ impl From<AppError> for ApiError {
     }
 }
 
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        tracing::error!(error = %e, "store error");
-        ApiError(AppError::database("数据库查询错误"))
+/// The one conversion from the services layer.
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        ApiError(e.into_app_error())
     }
 }
 
@@ -38,20 +40,5 @@ impl IntoResponse for ApiError {
         }
         resp.extensions_mut().insert(self.0);
         resp
-    }
-}
-
-/// Shorthand: replace an unexpected error by the endpoint's public error (500 `INTERNAL_ERROR`).
-pub trait PublicError<T> {
-    /// Map any error into a System error with `msg`.
-    fn public(self, msg: &str) -> Result<T, ApiError>;
-}
-
-impl<T, E: std::fmt::Display> PublicError<T> for Result<T, E> {
-    fn public(self, msg: &str) -> Result<T, ApiError> {
-        self.map_err(|e| {
-            tracing::error!(error = %e, "{msg}");
-            ApiError(AppError::system(msg))
-        })
     }
 }

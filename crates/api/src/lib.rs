@@ -2,7 +2,6 @@
 //! (`shared/spec/api-v1.md`); handlers stay thin: parse, authorize, call a service, wrap the
 //! envelope.
 
-pub mod cache;
 pub mod config;
 pub mod ctx;
 pub mod envelope;

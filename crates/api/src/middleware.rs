@@ -97,8 +97,18 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
         .unwrap_or("localhost");
     let url = format!("http://{host}{uri}");
     let ua = ua.as_ref().and_then(|v| v.to_str().ok());
+    let error_id = uuid::Uuid::new_v4().simple().to_string();
     if err.status >= 500 {
-        tracing::error!(status = err.status, code = %err.message_code, url = %url, "request failed");
+        // the one log line of a 5xx: the same error_id the client sees, the route and the cause
+        tracing::error!(
+            error_id = %error_id,
+            status = err.status,
+            code = %err.message_code,
+            method = %method,
+            route = %uri.path(),
+            cause = err.cause.as_deref().unwrap_or(err.message.as_str()),
+            "request failed"
+        );
     }
     let mut meta = Map::new();
     meta.insert("ip_address".into(), json!(ip));
@@ -108,7 +118,7 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
     let mut body = json!({
         "success": false,
         "error": true,
-        "error_id": uuid::Uuid::new_v4().simple().to_string(),
+        "error_id": error_id,
         "category": err.category.as_str(),
         "severity": err.severity.as_str(),
         "message_code": err.message_code,

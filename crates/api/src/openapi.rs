@@ -8,16 +8,16 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::routes;
 
-/// Success envelope (`api-v1.md` §2.3).
+/// Success envelope without `data` (`api-v1.md` §2.3). Routes with `data` answer
+/// `<Data>Envelope`, generated in the Swagger 2.0 document for every data type.
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct SuccessEnvelope {
+pub struct MessageEnvelope {
     success: bool,
     error: bool,
     message: String,
     /// UTC ISO-8601 with microseconds.
     timestamp: String,
-    data: Option<serde_json::Value>,
 }
 
 /// Error envelope (`api-v1.md` §2.4).
@@ -74,7 +74,7 @@ pub struct JsonObject {
         routes::files::instance_export, routes::files::template_download,
         routes::cache::stats, routes::cache::clear_user, routes::cache::clear_instance, routes::cache::clear_all,
     ),
-    components(schemas(SuccessEnvelope, ErrorEnvelope, JsonObject)),
+    components(schemas(MessageEnvelope, ErrorEnvelope, JsonObject)),
     tags(
         (name = "auth"), (name = "health"), (name = "admin"), (name = "instances"), (name = "connections"),
         (name = "credentials"), (name = "accounts"), (name = "users"), (name = "tags"), (name = "tags_bulk"),
@@ -134,7 +134,44 @@ fn convert_schema(v: &Value) -> Value {
     }
 }
 
-fn convert_operation(op: &Value) -> Value {
+/// Name of the generated envelope definition of a data definition.
+fn envelope_name(data: &str) -> String {
+    format!("{data}Envelope")
+}
+
+/// A success response schema `$ref` to a data type becomes a `$ref` to its envelope; the
+/// data type's name is recorded so [`envelope_definition`] can be added.
+fn wrap_success(schema: Value, wrapped: &mut std::collections::BTreeSet<String>) -> Value {
+    let Some(name) = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/definitions/"))
+    else {
+        return schema;
+    };
+    if name.ends_with("Envelope") {
+        return schema;
+    }
+    wrapped.insert(name.to_string());
+    json!({"$ref": format!("#/definitions/{}", envelope_name(name))})
+}
+
+/// `{success, error, message, timestamp, data: <data>}` (`api-v1.md` §2.3).
+fn envelope_definition(data: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["success", "error", "message", "timestamp", "data"],
+        "properties": {
+            "success": {"type": "boolean"},
+            "error": {"type": "boolean"},
+            "message": {"type": "string"},
+            "timestamp": {"type": "string", "description": "UTC ISO-8601 with microseconds"},
+            "data": {"$ref": format!("#/definitions/{data}")},
+        },
+    })
+}
+
+fn convert_operation(op: &Value, wrapped: &mut std::collections::BTreeSet<String>) -> Value {
     let mut out = Map::new();
     for k in ["tags", "summary", "description", "operationId"] {
         if let Some(v) = op.get(k) {
@@ -189,7 +226,13 @@ fn convert_operation(op: &Value) -> Value {
             .and_then(|c| c.values().next())
             .and_then(|m| m.get("schema"))
         {
-            nr.insert("schema".into(), convert_schema(s));
+            let schema = convert_schema(s);
+            let schema = if code.starts_with('2') {
+                wrap_success(schema, wrapped)
+            } else {
+                schema
+            };
+            nr.insert("schema".into(), schema);
         }
         responses.insert(code.clone(), Value::Object(nr));
     }
@@ -203,6 +246,7 @@ fn convert_operation(op: &Value) -> Value {
 /// Convert an OpenAPI 3.x JSON document to Swagger 2.0 with `basePath` `/api/v1`.
 pub fn to_swagger2(doc: &Value, title: &str, version: &str) -> Value {
     let mut paths = Map::new();
+    let mut wrapped = std::collections::BTreeSet::new();
     for (path, item) in doc
         .get("paths")
         .and_then(Value::as_object)
@@ -214,15 +258,20 @@ pub fn to_swagger2(doc: &Value, title: &str, version: &str) -> Value {
         let mut ops = Map::new();
         for (method, op) in item.as_object().into_iter().flatten() {
             if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
-                ops.insert(method.clone(), convert_operation(op));
+                ops.insert(method.clone(), convert_operation(op, &mut wrapped));
             }
         }
         paths.insert(rel.to_string(), Value::Object(ops));
     }
-    let definitions = doc
+    let mut definitions = doc
         .pointer("/components/schemas")
         .map(convert_schema)
         .unwrap_or(json!({}));
+    if let Some(defs) = definitions.as_object_mut() {
+        for name in wrapped {
+            defs.insert(envelope_name(&name), envelope_definition(&name));
+        }
+    }
     let tags = doc.get("tags").cloned().unwrap_or(json!([]));
     json!({
         "swagger": "2.0",

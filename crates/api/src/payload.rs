@@ -5,121 +5,50 @@
 use axum::extract::{FromRequest, Request};
 use bytes::Bytes;
 use serde_json::{Map, Value};
-use wf_domain::AppError;
+use wf_domain::{AppError, Body, BodyKind};
 
 use crate::error::ApiError;
 
-/// How the body was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyKind {
-    Json,
-    Form,
-    Empty,
-}
-
-/// Parsed body as a JSON object.
+/// The request body extractor: a lenient [`Body`] (dereferences to it).
 #[derive(Debug, Clone)]
-pub struct Payload {
-    pub map: Map<String, Value>,
-    pub kind: BodyKind,
-    /// True when a well-formed JSON body was not an object (e.g. an array).
-    pub not_object: bool,
-    /// True when the JSON body was missing, empty or malformed.
-    pub empty: bool,
+pub struct Payload(pub Body);
+
+impl std::ops::Deref for Payload {
+    type Target = Body;
+    fn deref(&self) -> &Body {
+        &self.0
+    }
 }
 
 impl Payload {
-    /// Field value, if present.
-    pub fn get(&self, k: &str) -> Option<&Value> {
-        self.map.get(k)
-    }
-    /// True when the key is present (even if null).
-    pub fn has(&self, k: &str) -> bool {
-        self.map.contains_key(k)
-    }
-    /// String field: strings as is, numbers and booleans as text, null/objects → None.
-    pub fn text(&self, k: &str) -> Option<String> {
-        match self.map.get(k)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        }
-    }
-    /// Trimmed string field, empty → None.
-    pub fn trimmed(&self, k: &str) -> Option<String> {
-        self.text(k)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    }
-    /// For endpoints that read JSON only (`api-v1.md` §2.2): a form or multipart body counts
-    /// as an empty body.
-    pub fn json_only(mut self) -> Self {
-        if self.kind != BodyKind::Json {
-            self.map.clear();
-            self.empty = true;
-        }
-        self
-    }
-
-    /// 400 `请求数据格式必须是 JSON 对象` when the JSON body was not an object.
-    pub fn require_object(&self) -> Result<(), ApiError> {
-        if self.not_object {
-            Err(AppError::validation("请求数据格式必须是 JSON 对象").into())
-        } else {
-            Ok(())
-        }
+    /// For endpoints that read JSON only (`api-v1.md` §2.2).
+    pub fn json_only(self) -> Body {
+        self.0.json_only()
     }
     /// Parse raw bytes with a content type.
-    pub fn parse(content_type: &str, body: &Bytes) -> Self {
+    pub fn parse(content_type: &str, body: &Bytes) -> Body {
         let ct = content_type.to_ascii_lowercase();
-        if ct.starts_with("application/json") || ct.contains("+json") {
-            return match serde_json::from_slice::<Value>(body) {
-                Ok(Value::Object(map)) => Payload {
-                    map,
-                    kind: BodyKind::Json,
-                    not_object: false,
-                    empty: false,
-                },
-                Ok(_) => Payload {
-                    map: Map::new(),
-                    kind: BodyKind::Json,
-                    not_object: true,
-                    empty: false,
-                },
-                Err(_) => Payload {
-                    map: Map::new(),
-                    kind: BodyKind::Json,
-                    not_object: false,
-                    empty: true,
-                },
-            };
-        }
-        if ct.starts_with("application/x-www-form-urlencoded") {
+        let (map, kind, not_object, empty) = if ct.starts_with("application/json") || ct.contains("+json") {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(map)) => (map, BodyKind::Json, false, false),
+                Ok(_) => (Map::new(), BodyKind::Json, true, false),
+                Err(_) => (Map::new(), BodyKind::Json, false, true),
+            }
+        } else if ct.starts_with("application/x-www-form-urlencoded") {
             let map = form_urlencoded::parse(body)
                 .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
                 .collect();
-            return Payload {
-                map,
-                kind: BodyKind::Form,
-                not_object: false,
-                empty: false,
-            };
-        }
-        if ct.starts_with("multipart/form-data") {
-            let map = multipart_fields(content_type, body.clone());
-            return Payload {
-                map,
-                kind: BodyKind::Form,
-                not_object: false,
-                empty: false,
-            };
-        }
-        Payload {
-            map: Map::new(),
-            kind: BodyKind::Empty,
-            not_object: false,
-            empty: true,
+            (map, BodyKind::Form, false, false)
+        } else if ct.starts_with("multipart/form-data") {
+            (multipart_fields(content_type, body.clone()), BodyKind::Form, false, false)
+        } else {
+            (Map::new(), BodyKind::Empty, false, true)
+        };
+        Body {
+            map,
+            kind,
+            not_object,
+            empty,
         }
     }
 }
@@ -197,7 +126,7 @@ impl<S: Send + Sync> FromRequest<S> for Payload {
                 ))
             }
         })?;
-        Ok(Payload::parse(&ct, &body))
+        Ok(Payload(Payload::parse(&ct, &body)))
     }
 }
 

@@ -952,12 +952,12 @@ async fn cache_endpoints_on_redis() {
         )
         .await as i32;
     let key = format!("instance:{a}:account:u1:perm");
-    app.state.cache.set(&key, &json!({"x": 1}), 60).await;
+    app.state.svc.cache().set(&key, &json!({"x": 1}), 60).await;
     app.state
-        .cache
+        .svc.cache()
         .set(&format!("instance:{a}:summary"), &json!(2), 60)
         .await;
-    assert_eq!(app.state.cache.get(&key).await, Some(json!({"x": 1})));
+    assert_eq!(app.state.svc.cache().get(&key).await, Some(json!({"x": 1})));
     let s = app
         .get("/api/v1/cache/stats")
         .await
@@ -975,9 +975,9 @@ async fn cache_endpoints_on_redis() {
     )
     .await
     .ok(200, "用户缓存清除成功");
-    assert_eq!(app.state.cache.get(&key).await, None);
+    assert_eq!(app.state.svc.cache().get(&key).await, None);
     assert_eq!(
-        app.state.cache.get(&format!("instance:{a}:summary")).await,
+        app.state.svc.cache().get(&format!("instance:{a}:summary")).await,
         Some(json!(2))
     );
     app.post(
@@ -987,7 +987,7 @@ async fn cache_endpoints_on_redis() {
     .await
     .ok(200, "实例缓存清除成功");
     assert_eq!(
-        app.state.cache.get(&format!("instance:{a}:summary")).await,
+        app.state.svc.cache().get(&format!("instance:{a}:summary")).await,
         None
     );
 }
@@ -1056,7 +1056,7 @@ async fn role_matrix_admin_user_guest_viewer() {
             is_active: Set(true),
             ..Default::default()
         }
-        .insert(&app.state.db)
+        .insert(&*app.state.svc.store())
         .await
         .unwrap();
     }

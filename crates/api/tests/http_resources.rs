@@ -56,9 +56,16 @@ async fn users_crud_and_rules() {
         "VALIDATION_ERROR",
         Some("请求数据格式必须是 JSON 对象"),
     );
+    // the contract types username as a string: a JSON number is refused (issue 7)
     app.post(
         u,
         json!({"username": 12345, "role": "user", "password": "TestPass1"}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("username 必须是字符串"));
+    app.post(
+        u,
+        json!({"username": "12345", "role": "user", "password": "TestPass1"}),
     )
     .await
     .ok(201, "用户创建成功");
@@ -263,13 +270,13 @@ async fn credentials_crud_and_masking() {
     // stored encrypted with the configured key, readable by the original's format
     use sea_orm::EntityTrait;
     let row = wf_store::entity::credential::Entity::find_by_id(id as i32)
-        .one(&app.state.db)
+        .one(&*app.state.svc.store())
         .await
         .unwrap()
         .unwrap();
     assert_ne!(row.password, "p@ss&<word>");
     assert_eq!(
-        app.state.cipher.decrypt(&row.password).unwrap(),
+        app.state.svc.cipher().decrypt(&row.password).unwrap(),
         "p@ss&<word>"
     );
     assert_eq!(row.description.as_deref(), Some("&lt;b&gt;main&lt;/b&gt;"));
@@ -298,12 +305,12 @@ async fn credentials_crud_and_masking() {
         .ok(200, "数据更新成功");
     assert_eq!(u["credential"]["name"], "a2");
     let row2 = wf_store::entity::credential::Entity::find_by_id(id as i32)
-        .one(&app.state.db)
+        .one(&*app.state.svc.store())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
-        app.state.cipher.decrypt(&row2.password).unwrap(),
+        app.state.svc.cipher().decrypt(&row2.password).unwrap(),
         "p@ss&<word>"
     );
     app.put(&format!("{c}/{id}"), json!({"name": "a2"}))
@@ -840,7 +847,7 @@ async fn tag_names_and_tag_filters() {
             updated_at: Set(Some(chrono::Utc::now())),
             ..Default::default()
         }
-        .insert(&app.state.db)
+        .insert(&*app.state.svc.store())
         .await
         .unwrap();
     }
@@ -949,7 +956,7 @@ async fn instance_list_aggregates_and_last_sync_sort() {
             last_seen_date: Set(today),
             ..Default::default()
         }
-        .insert(&app.state.db)
+        .insert(&*app.state.svc.store())
         .await
         .unwrap();
     }
@@ -961,7 +968,7 @@ async fn instance_list_aggregates_and_last_sync_sort() {
         started_at: Set(now),
         ..Default::default()
     }
-    .insert(&app.state.db)
+    .insert(&*app.state.svc.store())
     .await
     .unwrap();
     let done = now - chrono::Duration::minutes(5);
@@ -973,7 +980,7 @@ async fn instance_list_aggregates_and_last_sync_sort() {
         completed_at: Set(Some(done)),
         ..Default::default()
     }
-    .insert(&app.state.db)
+    .insert(&*app.state.svc.store())
     .await
     .unwrap();
     let l = app

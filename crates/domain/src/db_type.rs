@@ -14,6 +14,37 @@ pub fn normalize(raw: &str) -> String {
     }
 }
 
+/// One of the four managed engines (`api-v1.md` §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DbType {
+    MySql,
+    PostgreSql,
+    SqlServer,
+    Oracle,
+}
+
+impl DbType {
+    /// Parse user input through [`normalize`]; `None` for anything else.
+    pub fn parse(raw: &str) -> Option<DbType> {
+        match normalize(raw).as_str() {
+            "mysql" => Some(DbType::MySql),
+            "postgresql" => Some(DbType::PostgreSql),
+            "sqlserver" => Some(DbType::SqlServer),
+            "oracle" => Some(DbType::Oracle),
+            _ => None,
+        }
+    }
+    /// Canonical wire name (`mysql`, `postgresql`, `sqlserver`, `oracle`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbType::MySql => "mysql",
+            DbType::PostgreSql => "postgresql",
+            DbType::SqlServer => "sqlserver",
+            DbType::Oracle => "oracle",
+        }
+    }
+}
+
 /// True when `db_type` (already normalised) is one of the four engines.
 pub fn is_supported(db_type: &str) -> bool {
     SUPPORTED.contains(&db_type)

@@ -96,6 +96,8 @@ pub struct AppError {
     pub extra: Option<Box<Value>>,
     /// Additional response headers.
     pub headers: Vec<(String, String)>,
+    /// The underlying cause of a 5xx (logged with the `error_id`, never rendered).
+    pub cause: Option<String>,
 }
 
 impl std::fmt::Display for AppError {
@@ -122,6 +124,7 @@ impl AppError {
             message: msg.into(),
             extra: None,
             headers: Vec::new(),
+            cause: None,
         }
     }
     /// 400 `VALIDATION_ERROR`.
@@ -242,6 +245,11 @@ impl AppError {
     /// Attach an `extra` object.
     pub fn with_extra(mut self, extra: Value) -> Self {
         self.extra = Some(Box::new(extra));
+        self
+    }
+    /// Attach the internal cause (logged with the `error_id` for 5xx; never in the body).
+    pub fn with_cause(mut self, cause: impl std::fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
         self
     }
     /// Attach a response header.

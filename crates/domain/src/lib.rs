@@ -4,6 +4,8 @@
 //! crates build on it. Section references point at `shared/spec/domain.md` (`domain.md §x`)
 //! and `shared/spec/api-v1.md` (`api-v1.md §x`).
 
+pub mod auth;
+pub mod body;
 pub mod db_type;
 pub mod diff;
 pub mod error;
@@ -13,4 +15,6 @@ pub mod theme;
 pub mod time;
 pub mod version;
 
+pub use auth::{InstanceStatus, Permission, Role};
+pub use body::{Body, BodyKind};
 pub use error::{AppError, Category, Severity};

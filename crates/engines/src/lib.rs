@@ -111,17 +111,8 @@ pub async fn connect(params: &ConnParams) -> Result<Box<dyn EngineAdapter>, Engi
     }
 }
 
-/// Escape `%`, `_` and `\` of a literal for a `LIKE` pattern with the default `\` escape.
-pub fn like_escape(literal: &str) -> String {
-    let mut out = String::with_capacity(literal.len());
-    for c in literal.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
+/// `LIKE` escaping lives in the domain layer; re-exported for the adapters.
+pub use wf_domain::body::like_escape;
 
 /// One remote connection shared by an adapter's methods: opened with [`CONNECT_TIMEOUT`],
 /// locked per call, closed once.

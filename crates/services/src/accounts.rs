@@ -8,7 +8,6 @@
 //! stores the bare session id (the instance id is its own column).
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, Set, TransactionTrait,
@@ -100,7 +99,7 @@ pub fn failed_result(message: &str) -> Value {
 
 /// Sync the accounts of one instance. `session_id` correlates change-log rows with a sync
 /// session (`None` for a manual single-instance sync). On success of a manual sync the caller
-/// updates `sync_count`/`last_connected` via [`record_manual_success`].
+/// updates `sync_count`/`last_connected` (`wf_store::repo::instances::record_sync_success`).
 pub async fn sync_instance(
     db: &DatabaseConnection,
     cipher: &CredentialCipher,
@@ -122,25 +121,6 @@ pub async fn sync_instance(
     txn.commit().await?;
     tracing::info!(instance = %inst.name, ms = started.elapsed().as_millis() as u64, "accounts persisted");
     Ok(outcome)
-}
-
-/// Increment `sync_count` and set `last_connected` after a successful manual sync.
-pub async fn record_manual_success(
-    db: &DatabaseConnection,
-    instance_id: i32,
-) -> Result<(), sea_orm::DbErr> {
-    let now = Utc::now();
-    instance::Entity::update_many()
-        .col_expr(
-            instance::Column::SyncCount,
-            Expr::col(instance::Column::SyncCount).add(1),
-        )
-        .col_expr(instance::Column::LastConnected, Expr::value(now))
-        .col_expr(instance::Column::LastCheckAt, Expr::value(now))
-        .filter(instance::Column::Id.eq(instance_id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 struct LogRow<'a> {

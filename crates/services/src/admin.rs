@@ -1,8 +1,7 @@
 //! Idempotent administrator bootstrap (`domain.md` §9.7).
 
-use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
-use wf_store::entity::user;
+use wf_store::Store;
+use wf_store::repo::users as repo;
 
 /// What the bootstrap did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,16 +17,11 @@ pub enum Bootstrap {
 /// Create the user `admin` (role `admin`) when no user of that name exists, with
 /// `password` or a generated policy-compliant one. `cost` is the bcrypt cost.
 pub async fn ensure_admin(
-    db: &DatabaseConnection,
+    db: &Store,
     password: Option<&str>,
     cost: u32,
 ) -> Result<Bootstrap, sea_orm::DbErr> {
-    if user::Entity::find()
-        .filter(user::Column::Username.eq("admin"))
-        .one(db)
-        .await?
-        .is_some()
-    {
+    if repo::by_username(db, "admin").await?.is_some() {
         return Ok(Bootstrap::Exists);
     }
     let (plain, outcome) = match password {
@@ -40,16 +34,6 @@ pub async fn ensure_admin(
     let hash = tokio::task::spawn_blocking(move || crate::passwords::hash(&plain, cost))
         .await
         .unwrap_or_default();
-    user::ActiveModel {
-        username: Set("admin".into()),
-        password: Set(hash),
-        role: Set("admin".into()),
-        created_at: Set(Utc::now()),
-        last_login: Set(None),
-        is_active: Set(true),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    repo::insert(db, "admin", &hash, "admin", true).await?;
     Ok(outcome)
 }

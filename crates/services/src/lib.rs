@@ -1,10 +1,35 @@
-//! WhaleFall services: credential encryption, password hashing, connection tests and account
-//! synchronisation (`domain.md` §2, §3, §9). Handlers call these; they own no HTTP concerns.
+//! WhaleFall services (`domain.md` §2–§9): the use cases behind every endpoint and every
+//! background job — rules, transactions and typed results, with no HTTP concern. Each takes
+//! a [`Services`] handle; failures are one [`ServiceError`]. Queries live in
+//! `wf_store::repo`; engine access in `wf_engines`.
 
+pub mod account_reads;
 pub mod accounts;
 pub mod admin;
+pub mod cache;
 pub mod connection;
+pub mod context;
+pub mod credentials;
 pub mod crypto;
+pub mod error;
+pub mod instance_batch;
+pub mod instances;
+pub mod options;
 pub mod passwords;
+pub mod tags;
+pub mod users;
+pub mod views;
 
+pub use context::{Change, Services};
 pub use crypto::CredentialCipher;
+pub use error::{ServiceError, ServiceResult};
+
+/// Begin a store transaction; a failure is the endpoint's public error.
+pub(crate) async fn begin(
+    svc: &Services,
+    public: &'static str,
+) -> ServiceResult<sea_orm::DatabaseTransaction> {
+    use crate::error::Public;
+    use sea_orm::TransactionTrait;
+    svc.db.begin().await.public(public)
+}

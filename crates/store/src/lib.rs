@@ -7,12 +7,17 @@
 pub mod entity;
 pub mod migration;
 pub mod partitions;
+pub mod repo;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
 
 pub use migration::Migrator;
+/// The app-store connection pool (SQLite or PostgreSQL) that services hand to repositories.
+pub use sea_orm::DatabaseConnection as Store;
+/// Store failure type.
+pub use sea_orm::DbErr as StoreError;
 
 /// Connect to the app store. `sqlite://path` URLs create the file (and its folder) when missing;
 /// `postgres://` / `postgresql://` (also SQLAlchemy-style `postgresql+psycopg://`) select PostgreSQL.

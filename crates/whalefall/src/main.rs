@@ -58,7 +58,7 @@ fn init_tracing(level: &str) {
 }
 
 async fn bootstrap_admin(
-    db: &sea_orm::DatabaseConnection,
+    db: &wf_store::Store,
     settings: &Settings,
     explicit: Option<&str>,
 ) -> anyhow::Result<()> {

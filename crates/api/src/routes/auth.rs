@@ -1,19 +1,20 @@
 //! Auth namespace (`api-v1.md` §4.2): CSRF token, login/logout, change password, JWT
-//! refresh and me.
+//! refresh and me. Credential checks live in `wf_services::users`.
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::Serialize;
 use serde_json::json;
-use wf_domain::{AppError, password};
-use wf_store::entity::user;
+use utoipa::ToSchema;
+use wf_domain::AppError;
+use wf_services::users::{self as svc, MeView};
 
 use crate::ctx::Ctx;
 use crate::envelope::{ok, ok_empty};
-use crate::error::{ApiError, ApiResult, PublicError};
+use crate::error::{ApiError, ApiResult};
 use crate::jwt;
 use crate::payload::Payload;
 use crate::session::RememberAction;
@@ -58,93 +59,75 @@ pub async fn rate_limit(
         .into())
 }
 
-/// Verify a bcrypt hash off the async runtime.
-pub async fn verify_password(plain: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || wf_services::passwords::verify(&plain, &hash))
-        .await
-        .unwrap_or(false)
+/// `{csrf_token}`.
+#[derive(Serialize, ToSchema)]
+pub struct CsrfToken {
+    pub csrf_token: String,
 }
 
-/// Hash a password off the async runtime with the configured cost.
-pub async fn hash_password(st: &AppState, plain: String) -> String {
-    let cost = st.settings.bcrypt_log_rounds;
-    tokio::task::spawn_blocking(move || wf_services::passwords::hash(&plain, cost))
-        .await
-        .unwrap_or_default()
+/// The user of a login response.
+#[derive(Serialize, ToSchema)]
+pub struct LoginUser {
+    pub id: i32,
+    pub username: String,
+    pub role: String,
+    pub is_active: bool,
+}
+
+/// `{access_token, refresh_token, user}`.
+#[derive(Serialize, ToSchema)]
+pub struct LoginData {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub user: LoginUser,
+}
+
+/// `{access_token, token_type, expires_in}` (seconds).
+#[derive(Serialize, ToSchema)]
+pub struct RefreshData {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
 }
 
 /// `GET /auth/csrf-token`.
-#[utoipa::path(get, path = "/api/v1/auth/csrf-token", tag = "auth", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+#[utoipa::path(get, path = "/api/v1/auth/csrf-token", tag = "auth", operation_id = "auth_csrf_token",
+    responses((status = 200, body = CsrfToken)))]
 pub async fn csrf_token(State(st): State<AppState>, ctx: Ctx) -> Response {
     let secret = ctx.session.ensure_csrf_secret();
-    ok(
-        "操作成功",
-        json!({"csrf_token": st.keys.csrf_token(&secret, Utc::now().timestamp())}),
-    )
+    let csrf_token = st.keys.csrf_token(&secret, Utc::now().timestamp());
+    ok("操作成功", &CsrfToken { csrf_token })
 }
 
 /// `POST /auth/login` — session + remember cookie + JWTs.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = crate::openapi::JsonObject,
-    responses((status = 200, body = crate::openapi::SuccessEnvelope), (status = 401, body = crate::openapi::ErrorEnvelope)))]
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "auth_login", request_body = crate::openapi::JsonObject,
+    responses((status = 200, body = LoginData), (status = 401, body = crate::openapi::ErrorEnvelope)))]
 pub async fn login(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    let username = body
-        .text("username")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
-    let who = if username.is_empty() {
-        "anonymous".to_string()
-    } else {
-        username.clone()
-    };
-    rate_limit(
-        &st,
-        "login_attempts",
-        &format!("{who}:{}", ctx.ip),
-        st.settings.login_rate_limit,
-        st.settings.login_rate_window,
-    )
-    .await?;
+    let username = body.trimmed("username").unwrap_or_default();
+    let who = if username.is_empty() { "anonymous" } else { &username };
+    let (limit, window) = (st.settings.login_rate_limit, st.settings.login_rate_window);
+    rate_limit(&st, "login_attempts", &format!("{who}:{}", ctx.ip), limit, window).await?;
     ctx.csrf(&st, Some(&body))?;
     body.require_object()?;
     let pw = body.text("password").unwrap_or_default();
     if username.is_empty() || pw.is_empty() {
         return Err(AppError::validation("用户名和密码不能为空").into());
     }
-    let found = user::Entity::find()
-        .filter(user::Column::Username.eq(username.as_str()))
-        .one(&st.db)
-        .await
-        .public("登录失败")?;
-    let Some(u) = found else {
-        return Err(AppError::authentication("用户名或密码错误").into());
-    };
-    if !verify_password(pw, u.password.clone()).await {
-        return Err(AppError::authentication("用户名或密码错误").into());
-    }
-    if !u.is_active {
-        return Err(AppError::authorization("账户已被停用")
-            .code("ACCOUNT_DISABLED")
-            .into());
-    }
-    let mut am: user::ActiveModel = u.clone().into();
-    am.last_login = Set(Some(Utc::now()));
-    am.update(&st.db).await.public("登录失败")?;
-    st.users.invalidate(&u.id).await;
+    let u = svc::login(&st.svc, &username, pw).await?;
     ctx.session.update(|d| d.uid = Some(u.id));
     ctx.session.remember(RememberAction::Set(u.id));
     let s = &st.settings;
-    Ok(ok(
-        "登录成功",
-        json!({
-            "access_token": jwt::issue(&s.jwt_secret_key, u.id, "access", s.jwt_access_expires, true),
-            "refresh_token": jwt::issue(&s.jwt_secret_key, u.id, "refresh", s.jwt_refresh_expires, false),
-            "user": {"id": u.id, "username": u.username, "role": u.role, "is_active": u.is_active},
-        }),
-    ))
+    let data = LoginData {
+        access_token: jwt::issue(&s.jwt_secret_key, u.id, "access", s.jwt_access_expires, true),
+        refresh_token: jwt::issue(&s.jwt_secret_key, u.id, "refresh", s.jwt_refresh_expires, false),
+        user: LoginUser { id: u.id, username: u.username, role: u.role_name, is_active: u.is_active },
+    };
+    Ok(ok("登录成功", &data))
 }
 
 /// `POST /auth/logout`.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "auth_logout",
+    responses((status = 200, body = crate::openapi::MessageEnvelope)))]
 pub async fn logout(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.require_login(&st).await?;
     ctx.csrf(&st, Some(&body))?;
@@ -154,108 +137,46 @@ pub async fn logout(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiR
 }
 
 /// `POST /auth/change-password`.
-#[utoipa::path(post, path = "/api/v1/auth/change-password", tag = "auth", request_body = crate::openapi::JsonObject,
-    responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+#[utoipa::path(post, path = "/api/v1/auth/change-password", tag = "auth", operation_id = "auth_change_password",
+    request_body = crate::openapi::JsonObject, responses((status = 200, body = crate::openapi::MessageEnvelope)))]
 pub async fn change_password(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     let u = ctx.require_login(&st).await?;
-    rate_limit(
-        &st,
-        "password_reset_attempts",
-        &format!("{}:{}", u.id, ctx.ip),
-        3,
-        st.settings.permanent_session_lifetime,
-    )
-    .await?;
+    let window = st.settings.permanent_session_lifetime;
+    rate_limit(&st, "password_reset_attempts", &format!("{}:{}", u.id, ctx.ip), 3, window).await?;
     ctx.csrf(&st, Some(&body))?;
     body.require_object()?;
-    let field = |k: &str| {
-        body.text(k)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
-    let (old, new, confirm) = (
-        field("old_password"),
-        field("new_password"),
-        field("confirm_password"),
-    );
-    if old.is_empty() || new.is_empty() || confirm.is_empty() {
-        return Err(AppError::validation("所有字段都不能为空").into());
-    }
-    if new != confirm {
-        return Err(AppError::validation("两次输入的新密码不一致")
-            .code("PASSWORD_MISMATCH")
-            .into());
-    }
-    if !verify_password(old.clone(), u.password.clone()).await {
-        return Err(AppError::authentication("当前密码错误")
-            .code("INVALID_OLD_PASSWORD")
-            .into());
-    }
-    if new == old {
-        return Err(AppError::validation("新密码不能与当前密码相同")
-            .code("PASSWORD_DUPLICATED")
-            .into());
-    }
-    password::check_length(&new).map_err(|m| AppError::validation(m).code("PASSWORD_INVALID"))?;
-    password::check_strength(&new).map_err(|m| AppError::validation(m).code("PASSWORD_INVALID"))?;
-    let hash = hash_password(&st, new).await;
-    let mut am: user::ActiveModel = u.into();
-    am.password = Set(hash);
-    let saved = am.update(&st.db).await.public("密码修改失败")?;
-    st.users.invalidate(&saved.id).await;
+    let field = |k: &str| body.text(k).map(|s| s.trim().to_string()).unwrap_or_default();
+    let (old, new, confirm) = (field("old_password"), field("new_password"), field("confirm_password"));
+    svc::change_password(&st.svc, u.id, old, new, confirm).await?;
     Ok(ok_empty("密码修改成功"))
 }
 
+fn bearer(ctx: &Ctx) -> Option<&str> {
+    ctx.headers.get("authorization").and_then(|v| v.to_str().ok())
+}
+
 /// `POST /auth/refresh` — refresh token in `Authorization: Bearer`.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", operation_id = "auth_refresh",
+    responses((status = 200, body = RefreshData)))]
 pub async fn refresh(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     ctx.csrf(&st, Some(&body))?;
-    let auth = ctx
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok());
-    let claims = jwt::verify(&st.settings.jwt_secret_key, auth, "refresh")?;
+    let claims = jwt::verify(&st.settings.jwt_secret_key, bearer(&ctx), "refresh")?;
     let uid: i32 = claims
         .sub
         .parse()
         .map_err(|_| AppError::authentication("无效的令牌").code("TOKEN_INVALID"))?;
-    Ok(ok(
-        "操作成功",
-        json!({
-            "access_token": jwt::issue(&st.settings.jwt_secret_key, uid, "access", st.settings.jwt_access_expires, false),
-            "token_type": "Bearer",
-            "expires_in": 3600,
-        }),
-    ))
+    let s = &st.settings;
+    let access_token = jwt::issue(&s.jwt_secret_key, uid, "access", s.jwt_access_expires, false);
+    Ok(ok("操作成功", &RefreshData { access_token, token_type: "Bearer", expires_in: 3600 }))
 }
 
 /// `GET /auth/me` — access token in `Authorization: Bearer`.
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", operation_id = "auth_me", responses((status = 200, body = MeView)))]
 pub async fn me(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
-    let auth = ctx
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok());
-    let claims = jwt::verify(&st.settings.jwt_secret_key, auth, "access")?;
+    let claims = jwt::verify(&st.settings.jwt_secret_key, bearer(&ctx), "access")?;
     let uid: i32 = claims
         .sub
         .parse()
         .map_err(|_| AppError::authentication("用户名或密码错误"))?;
-    let u = user::Entity::find_by_id(uid)
-        .one(&st.db)
-        .await
-        .public("获取用户信息失败")?
-        .ok_or_else(|| AppError::not_found("用户不存在"))?;
-    Ok(ok(
-        "操作成功",
-        json!({
-            "id": u.id,
-            "username": u.username,
-            "email": null,
-            "role": u.role,
-            "is_active": u.is_active,
-            "created_at": wf_domain::time::iso(&u.created_at),
-            "last_login": wf_domain::time::iso_opt(u.last_login.as_ref()),
-        }),
-    ))
+    Ok(ok("操作成功", &svc::me(&st.svc, uid).await?))
 }

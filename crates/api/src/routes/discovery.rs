@@ -6,8 +6,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use serde::Serialize;
 use std::sync::Arc;
+use utoipa::ToSchema;
 
 use crate::config::Settings;
 use crate::envelope::ok;
@@ -27,23 +28,26 @@ pub fn router(settings: &Settings) -> Router<AppState> {
     }
 }
 
+/// Discovery object.
+#[derive(Serialize, ToSchema)]
+pub struct Discovery {
+    /// Null when docs are disabled.
+    pub docs_url: Option<&'static str>,
+    pub openapi_url: &'static str,
+    pub swagger_url: &'static str,
+    pub health_ping_url: &'static str,
+}
+
 /// `GET /api/v1/` — discovery object.
-#[utoipa::path(get, path = "/api/v1/", tag = "admin", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+#[utoipa::path(get, path = "/api/v1/", tag = "admin", operation_id = "discovery_root", responses((status = 200, body = Discovery)))]
 pub async fn root(State(st): State<AppState>) -> Response {
-    let docs = if st.settings.api_docs_enabled {
-        json!("/api/v1/docs")
-    } else {
-        json!(null)
+    let data = Discovery {
+        docs_url: st.settings.api_docs_enabled.then_some("/api/v1/docs"),
+        openapi_url: "/api/v1/openapi.json",
+        swagger_url: "/api/v1/swagger.json",
+        health_ping_url: "/api/v1/health/ping",
     };
-    ok(
-        "API v1 已就绪",
-        json!({
-            "docs_url": docs,
-            "openapi_url": "/api/v1/openapi.json",
-            "swagger_url": "/api/v1/swagger.json",
-            "health_ping_url": "/api/v1/health/ping",
-        }),
-    )
+    ok("API v1 已就绪", &data)
 }
 
 async fn openapi_json(State(st): State<AppState>) -> Response {

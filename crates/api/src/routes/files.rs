@@ -6,14 +6,12 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
-use wf_domain::time;
-use wf_store::entity::instance;
+use wf_domain::{AppError, Permission, time};
+use wf_services::options::{EXPORT_HEADER, export_rows};
 
-use super::{Params, icontains_any};
+use super::Params;
 use crate::ctx::Ctx;
-use crate::error::{ApiResult, PublicError};
-use crate::routes::instances::tags_of;
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// File routes.
@@ -60,81 +58,14 @@ pub fn csv_download(filename: &str, body: Vec<u8>) -> Response {
 }
 
 /// `GET /files/instance-export` — every instance (inactive and soft-deleted included), by id.
-#[utoipa::path(get, path = "/api/v1/files/instance-export", tag = "files", responses((status = 200, description = "CSV file")))]
+#[utoipa::path(get, path = "/api/v1/files/instance-export", tag = "files", operation_id = "files_instance_export",
+    responses((status = 200, description = "CSV file", content_type = "text/csv")))]
 pub async fn instance_export(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult {
-    ctx.authorize(&st, "view").await?;
-    const PUB: &str = "导出实例失败";
-    let mut cond = Condition::all();
-    if let Some(s) = q.trimmed("search") {
-        cond = cond.add(icontains_any(
-            &[
-                instance::Column::Name,
-                instance::Column::Host,
-                instance::Column::Description,
-            ],
-            &s,
-        ));
-    }
-    if let Some(t) = q.trimmed("db_type") {
-        cond = cond.add(instance::Column::DbType.eq(t));
-    }
-    let rows = instance::Entity::find()
-        .filter(cond)
-        .order_by_asc(instance::Column::Id)
-        .all(&st.db)
-        .await
-        .public(PUB)?;
-    let tags = tags_of(&st.db, &rows.iter().map(|i| i.id).collect::<Vec<_>>())
-        .await
-        .public(PUB)?;
-    let disp = |d: Option<&chrono::DateTime<chrono::Utc>>| {
-        d.map(|d| time::china_display(Some(d))).unwrap_or_default()
-    };
-    let data: Vec<Vec<String>> = rows
-        .iter()
-        .map(|i| {
-            vec![
-                i.id.to_string(),
-                i.name.clone(),
-                i.db_type.clone(),
-                i.host.clone(),
-                i.port.to_string(),
-                i.database_name.clone().unwrap_or_default(),
-                tags.get(&i.id)
-                    .map(|ts| {
-                        ts.iter()
-                            .map(|t| t.display_name.clone())
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
-                    .unwrap_or_default(),
-                if i.is_active { "启用" } else { "停用" }.to_string(),
-                i.description.clone().unwrap_or_default(),
-                i.credential_id.map(|c| c.to_string()).unwrap_or_default(),
-                i.sync_count.to_string(),
-                disp(i.last_connected.as_ref()),
-                disp(i.created_at.as_ref()),
-                disp(i.updated_at.as_ref()),
-            ]
-        })
-        .collect();
-    let header = [
-        "ID",
-        "实例名称",
-        "数据库类型",
-        "主机地址",
-        "端口",
-        "数据库名",
-        "标签",
-        "状态",
-        "描述",
-        "凭据ID",
-        "同步次数",
-        "最后连接时间",
-        "创建时间",
-        "更新时间",
-    ];
-    let body = to_csv(&header, &data).public(PUB)?;
+    ctx.authorize(&st, Permission::View).await?;
+    let (search, db_type) = (q.trimmed("search"), q.trimmed("db_type"));
+    let rows = export_rows(&st.svc, search.as_deref(), db_type.as_deref()).await?;
+    let body = to_csv(&EXPORT_HEADER, &rows)
+        .map_err(|e| AppError::system("导出实例失败").with_cause(e))?;
     let stamp = chrono::Utc::now()
         .with_timezone(&time::china())
         .format("%Y%m%d_%H%M%S");
@@ -142,9 +73,10 @@ pub async fn instance_export(State(st): State<AppState>, ctx: Ctx, q: Params) ->
 }
 
 /// `GET /files/template-download` — the CSV import template.
-#[utoipa::path(get, path = "/api/v1/files/template-download", tag = "files", responses((status = 200, description = "CSV file")))]
+#[utoipa::path(get, path = "/api/v1/files/template-download", tag = "files", operation_id = "files_template_download",
+    responses((status = 200, description = "CSV file", content_type = "text/csv")))]
 pub async fn template_download(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
-    ctx.authorize(&st, "view").await?;
+    ctx.authorize(&st, Permission::View).await?;
     let body = "name,db_type,host,port,database_name,description,credential_id\r\ndemo-mysql-01,mysql,10.10.10.10,3306,inventory,example instance,123\r\n";
     Ok(csv_download(
         "instances_import_template.csv",

@@ -4,8 +4,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
-use sea_orm::{ConnectionTrait, Statement};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::ctx::Ctx;
 use crate::envelope::ok;
@@ -23,98 +23,143 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/admin/app-info", get(app_info))
 }
 
-async fn db_ok(st: &AppState) -> bool {
-    let backend = st.db.get_database_backend();
-    st.db
-        .query_one_raw(Statement::from_string(backend, "SELECT 1"))
-        .await
-        .is_ok()
-}
-
 /// `"<d>天 <h>小时 <m>分钟"` since process start.
 fn uptime(st: &AppState) -> String {
     let s = st.started_at.elapsed().as_secs();
-    format!(
-        "{}天 {}小时 {}分钟",
-        s / 86400,
-        (s % 86400) / 3600,
-        (s % 3600) / 60
-    )
+    format!("{}天 {}小时 {}分钟", s / 86400, (s % 86400) / 3600, (s % 3600) / 60)
 }
 
 fn china_now() -> String {
     wf_domain::time::iso_in(&chrono::Utc::now(), wf_domain::time::china())
 }
 
+fn state(b: bool) -> &'static str {
+    if b { "connected" } else { "error" }
+}
+
+/// `{status: "ok"}`.
+#[derive(Serialize, ToSchema)]
+pub struct Ping {
+    pub status: &'static str,
+}
+
+/// Basic health: `timestamp` is Unix seconds with microseconds.
+#[derive(Serialize, ToSchema)]
+pub struct BasicHealth {
+    pub status: &'static str,
+    pub timestamp: f64,
+    pub version: &'static str,
+}
+
+/// Store and cache health.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `healthy` or `unhealthy`.
+    pub status: &'static str,
+    /// `connected` or `error`.
+    pub database: &'static str,
+    pub redis: &'static str,
+    /// Asia/Shanghai ISO-8601.
+    pub timestamp: String,
+    pub uptime: String,
+}
+
+/// One component of the detailed health.
+#[derive(Serialize, ToSchema)]
+pub struct Component {
+    pub healthy: bool,
+    pub status: &'static str,
+}
+
+/// Components of the detailed health.
+#[derive(Serialize, ToSchema)]
+pub struct Components {
+    pub database: Component,
+    pub cache: Component,
+    pub system: Component,
+}
+
+/// Detailed health.
+#[derive(Serialize, ToSchema)]
+pub struct DetailedHealth {
+    pub status: &'static str,
+    /// Asia/Shanghai ISO-8601.
+    pub timestamp: String,
+    pub version: &'static str,
+    pub components: Components,
+}
+
+/// Application name and version.
+#[derive(Serialize, ToSchema)]
+pub struct AppInfo {
+    pub app_name: String,
+    pub app_version: String,
+}
+
 /// `GET /health/ping` — does not touch the database.
-#[utoipa::path(get, path = "/api/v1/health/ping", tag = "health", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+#[utoipa::path(get, path = "/api/v1/health/ping", tag = "health", operation_id = "health_ping", responses((status = 200, body = Ping)))]
 pub async fn ping() -> Response {
-    ok("健康检查成功", json!({"status": "ok"}))
+    ok("健康检查成功", &Ping { status: "ok" })
 }
 
 /// `GET /health/basic`.
-#[utoipa::path(get, path = "/api/v1/health/basic", tag = "health", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+#[utoipa::path(get, path = "/api/v1/health/basic", tag = "health", operation_id = "health_basic", responses((status = 200, body = BasicHealth)))]
 pub async fn basic() -> Response {
-    let ts = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
-    ok(
-        "服务运行正常",
-        json!({"status": "healthy", "timestamp": ts, "version": "1.0.7"}),
-    )
+    let timestamp = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
+    ok("服务运行正常", &BasicHealth { status: "healthy", timestamp, version: "1.0.7" })
+}
+
+async fn probe(st: &AppState) -> (bool, bool) {
+    (wf_services::options::store_healthy(&st.svc).await, st.cache_healthy().await)
+}
+
+fn overall(db: bool, cache: bool) -> &'static str {
+    if db && cache { "healthy" } else { "unhealthy" }
 }
 
 /// `GET /health/health`.
-#[utoipa::path(get, path = "/api/v1/health/health", tag = "health", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+#[utoipa::path(get, path = "/api/v1/health/health", tag = "health", operation_id = "health_health", responses((status = 200, body = Health)))]
 pub async fn health(State(st): State<AppState>) -> Response {
-    let (db, cache) = (db_ok(&st).await, st.cache_healthy().await);
-    let s = |b: bool| if b { "connected" } else { "error" };
-    ok(
-        "操作成功",
-        json!({
-            "status": if db && cache { "healthy" } else { "unhealthy" },
-            "database": s(db),
-            "redis": s(cache),
-            "timestamp": china_now(),
-            "uptime": uptime(&st),
-        }),
-    )
+    let (db, cache) = probe(&st).await;
+    let data = Health {
+        status: overall(db, cache),
+        database: state(db),
+        redis: state(cache),
+        timestamp: china_now(),
+        uptime: uptime(&st),
+    };
+    ok("操作成功", &data)
 }
 
 /// `GET /health/detailed`.
-#[utoipa::path(get, path = "/api/v1/health/detailed", tag = "health", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+#[utoipa::path(get, path = "/api/v1/health/detailed", tag = "health", operation_id = "health_detailed",
+    responses((status = 200, body = DetailedHealth)))]
 pub async fn detailed(State(st): State<AppState>) -> Response {
-    let (db, cache) = (db_ok(&st).await, st.cache_healthy().await);
-    let s = |b: bool| if b { "connected" } else { "error" };
-    ok(
-        "操作成功",
-        json!({
-            "status": if db && cache { "healthy" } else { "unhealthy" },
-            "timestamp": china_now(),
-            "version": "1.0.7",
-            "components": {
-                "database": {"healthy": db, "status": s(db)},
-                "cache": {"healthy": cache, "status": s(cache)},
-                "system": {"healthy": true, "status": "ok"},
-            },
-        }),
-    )
+    let (db, cache) = probe(&st).await;
+    let data = DetailedHealth {
+        status: overall(db, cache),
+        timestamp: china_now(),
+        version: "1.0.7",
+        components: Components {
+            database: Component { healthy: db, status: state(db) },
+            cache: Component { healthy: cache, status: state(cache) },
+            system: Component { healthy: true, status: "ok" },
+        },
+    };
+    ok("操作成功", &data)
 }
 
 /// `GET /health/cache` (login).
-#[utoipa::path(get, path = "/api/v1/health/cache", tag = "health", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+#[utoipa::path(get, path = "/api/v1/health/cache", tag = "health", operation_id = "health_cache", responses((status = 200, body = Component)))]
 pub async fn cache(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
     ctx.require_login(&st).await?;
     let healthy = st.cache_healthy().await;
-    Ok(ok(
-        "缓存健康检查成功",
-        json!({"healthy": healthy, "status": if healthy { "connected" } else { "error" }}),
-    ))
+    Ok(ok("缓存健康检查成功", &Component { healthy, status: state(healthy) }))
 }
 
 /// `GET /admin/app-info`.
-#[utoipa::path(get, path = "/api/v1/admin/app-info", tag = "admin", responses((status = 200, body = crate::openapi::SuccessEnvelope)))]
+#[utoipa::path(get, path = "/api/v1/admin/app-info", tag = "admin", operation_id = "admin_app_info", responses((status = 200, body = AppInfo)))]
 pub async fn app_info(State(st): State<AppState>) -> Response {
-    ok(
-        "获取应用信息成功",
-        json!({"app_name": st.settings.app_name, "app_version": st.settings.app_version}),
-    )
+    let data = AppInfo { app_name: st.settings.app_name.clone(), app_version: st.settings.app_version.clone() };
+    ok("获取应用信息成功", &data)
 }

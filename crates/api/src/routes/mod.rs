@@ -1,4 +1,5 @@
-//! One router module per namespace of `api-v1.md` §1.
+//! One router module per namespace of `api-v1.md` §1. Handlers parse, authorize, call one
+//! service and wrap the envelope; the helpers here parse the query string and path ids.
 
 pub mod accounts;
 pub mod auth;
@@ -16,81 +17,10 @@ pub mod users;
 
 use axum::extract::{FromRequestParts, RawQuery};
 use axum::http::request::Parts;
-use sea_orm::ColumnTrait;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr};
-use serde_json::Value;
-use wf_store::entity::{instance_tag, tag};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-/// HTML sanitiser for display strings (`api-v1.md` §2.2): escape `& < > " '`, remove
-/// `<script`, `</script`, `javascript:`, `onload=`, `onerror=`, trim. Never applied to
-/// passwords (see `docs/decisions.md`).
-pub fn sanitize(s: &str) -> String {
-    let mut out = s
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#x27;");
-    for bad in ["<script", "</script", "javascript:", "onload=", "onerror="] {
-        loop {
-            let lower = out.to_lowercase();
-            match lower.find(bad) {
-                Some(i) if out.is_char_boundary(i) && out.is_char_boundary(i + bad.len()) => {
-                    out.replace_range(i..i + bad.len(), "")
-                }
-                _ => break,
-            }
-        }
-    }
-    out.trim().to_string()
-}
-
-/// Boolean-ish input: JSON booleans, numbers, and `true/1/yes/on` / `false/0/no/off`.
-pub fn boolish(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => n.as_f64().map(|f| f != 0.0),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Some(true),
-            "false" | "0" | "no" | "off" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// Optional boolean-ish body field: absent/null → `None`; unparsable → 400
-/// `<field> 必须是布尔值`.
-pub fn optional_bool(
-    body: &crate::payload::Payload,
-    field: &str,
-) -> Result<Option<bool>, crate::error::ApiError> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => boolish(v)
-            .map(Some)
-            .ok_or_else(|| wf_domain::AppError::validation(format!("{field} 必须是布尔值")).into()),
-    }
-}
-
-/// True when another row (id ≠ `except`) of `E` already has `value` in the unique column.
-pub async fn taken_by_other<E: sea_orm::EntityTrait>(
-    db: &sea_orm::DatabaseConnection,
-    unique_col: E::Column,
-    id_col: E::Column,
-    value: &str,
-    except: Option<i32>,
-) -> Result<bool, sea_orm::DbErr>
-where
-    E::Model: Sync,
-{
-    use sea_orm::{PaginatorTrait, QueryFilter};
-    let mut q = E::find().filter(unique_col.eq(value));
-    if let Some(id) = except {
-        q = q.filter(id_col.ne(id));
-    }
-    Ok(q.count(db).await? > 0)
-}
+use crate::error::ApiError;
 
 /// Query string with repeated parameters preserved.
 #[derive(Debug, Default, Clone)]
@@ -107,6 +37,10 @@ impl Params {
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     }
+    /// First value, trimmed, non-empty and not `all` (type filters).
+    pub fn filter(&self, k: &str) -> Option<String> {
+        self.trimmed(k).filter(|v| v != "all")
+    }
     /// Every non-empty value of `k` (repeated parameters).
     pub fn all(&self, k: &str) -> Vec<String> {
         self.0
@@ -114,6 +48,48 @@ impl Params {
             .filter(|(n, v)| n == k && !v.trim().is_empty())
             .map(|(_, v)| v.trim().to_string())
             .collect()
+    }
+    /// `status=active|inactive` → `Some(true|false)`; other values: no filter.
+    pub fn status(&self) -> Option<bool> {
+        match self.trimmed("status").as_deref() {
+            Some("active") => Some(true),
+            Some("inactive") => Some(false),
+            _ => None,
+        }
+    }
+    /// `true`/`false` exactly → `Some`; anything else: no filter.
+    pub fn flag(&self, k: &str) -> Option<bool> {
+        match self.trimmed(k).as_deref() {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            _ => None,
+        }
+    }
+    /// `order=asc|desc` (case-insensitive) → descending?; anything else → `default_desc`.
+    pub fn desc(&self, default_desc: bool) -> bool {
+        match self.get("order").map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            Some("asc") => false,
+            Some("desc") => true,
+            _ => default_desc,
+        }
+    }
+    /// Lower-cased, trimmed `sort`.
+    pub fn sort(&self) -> String {
+        self.get("sort")
+            .map(|s| s.trim().to_lowercase())
+            .unwrap_or_default()
+    }
+    /// `page` (`api-v1.md` §2.10): non-integer → 1, < 1 → 1.
+    pub fn page(&self) -> u64 {
+        crate::ctx::page_param(self.get("page"))
+    }
+    /// `page_size` with its default and maximum.
+    pub fn page_size(&self, default: u64, max: u64) -> u64 {
+        crate::ctx::page_size_param(self.get("page_size"), default, max)
+    }
+    /// Boolean parameter (`true/1/on/yes`).
+    pub fn bool(&self, k: &str) -> bool {
+        crate::ctx::bool_param(self.get(k))
     }
 }
 
@@ -128,63 +104,36 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     }
 }
 
-/// Case-insensitive substring match of a column, with `%`/`_` escaped.
-pub fn icontains<C: sea_orm::sea_query::IntoColumnRef>(col: C, needle: &str) -> SimpleExpr {
-    let pattern = format!("%{}%", wf_engines::like_escape(&needle.to_lowercase()));
-    Func::lower(Expr::col(col)).like(LikeExpr::new(pattern).escape('\\'))
-}
+/// Integer path ids of a route, in order, like Flask's `<int:…>`: non-digits are a framework
+/// 404; values beyond 32 bits are `None` (no such row).
+pub struct Ids(pub Vec<Option<i32>>);
 
-/// `SELECT instance_id` of the instances carrying any of the tag names (`tags` filters).
-pub fn instances_with_tags(names: Vec<String>) -> SelectStatement {
-    let mut sub = Query::select();
-    sub.column((instance_tag::Entity, instance_tag::Column::InstanceId))
-        .from(instance_tag::Entity)
-        .inner_join(
-            tag::Entity,
-            Expr::col((tag::Entity, tag::Column::Id))
-                .equals((instance_tag::Entity, instance_tag::Column::TagId)),
-        )
-        .and_where(Expr::col((tag::Entity, tag::Column::Name)).is_in(names));
-    sub
-}
-
-/// `status=active|inactive` → a condition on the `is_active` column; other values: no filter.
-pub fn status_filter<C: ColumnTrait>(q: &Params, is_active: C) -> Option<SimpleExpr> {
-    match q.trimmed("status").as_deref() {
-        Some("active") => Some(is_active.eq(true)),
-        Some("inactive") => Some(is_active.eq(false)),
-        _ => None,
+impl Ids {
+    /// The first id.
+    pub fn one(&self) -> Option<i32> {
+        self.0.first().copied().flatten()
+    }
+    /// The second id.
+    pub fn two(&self) -> Option<i32> {
+        self.0.get(1).copied().flatten()
     }
 }
 
-/// `search` over several columns: case-insensitive substring of any of them.
-pub fn icontains_any<C: sea_orm::sea_query::IntoColumnRef + Copy>(
-    cols: &[C],
-    needle: &str,
-) -> sea_orm::Condition {
-    cols.iter().fold(sea_orm::Condition::any(), |c, col| {
-        c.add(icontains(*col, needle))
-    })
-}
-
-/// `"asc"`/`"desc"` → sea-orm order, with a default for anything else.
-pub fn order_param(v: Option<&String>, default_desc: bool) -> sea_orm::Order {
-    match v.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-        Some("asc") => sea_orm::Order::Asc,
-        Some("desc") => sea_orm::Order::Desc,
-        _ if default_desc => sea_orm::Order::Desc,
-        _ => sea_orm::Order::Asc,
+impl<S: Send + Sync> FromRequestParts<S> for Ids {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError(wf_domain::AppError::framework_not_found()))?;
+        raw.iter()
+            .map(|(_, v)| crate::ctx::path_id(v))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Ids)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn sanitising() {
-        assert_eq!(sanitize(" a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#x27;");
-        assert_eq!(sanitize("x javascript:alert(1) onload=y"), "x alert(1) y");
-        assert_eq!(boolish(&Value::String("On".into())), Some(true));
-        assert_eq!(boolish(&Value::String("maybe".into())), None);
-    }
+/// `{instance_id}`-style confirmation of a delete.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdData {
+    pub id: i32,
 }

@@ -1,0 +1,121 @@
+//! [`Services`]: the handle every use case runs on — the store pool, the credential cipher,
+//! the application cache and the small per-node caches — and the one change hook that keeps
+//! those caches true after writes. The HTTP layer and background jobs hold the same handle.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use wf_store::Store;
+
+use crate::CredentialCipher;
+use crate::cache::{AppCache, instance_prefix};
+use crate::users::SessionUser;
+
+/// How long a loaded session user is reused on this node (seconds-level staleness bound for
+/// changes made on other nodes; writes on this node invalidate immediately).
+pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// How long a cached instance-list total may be reused: writes on this node invalidate at
+/// once (generation bump); writes on other nodes are seen within this bound.
+pub const LIST_COUNT_TTL: Duration = Duration::from_secs(2);
+
+/// What a write changed (the argument of [`Services::changed`]).
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Which instances match a list filter may have changed (instance or tag-link writes).
+    Instances,
+    /// Instances were hard- or soft-deleted in bulk: list totals and their cached data.
+    InstancesRemoved(Vec<i32>),
+    /// A user row changed (session user cache).
+    User(i32),
+}
+
+/// The services handle (cheap to clone).
+#[derive(Clone)]
+pub struct Services {
+    pub(crate) db: Store,
+    pub(crate) cipher: Arc<CredentialCipher>,
+    pub(crate) cache: Arc<AppCache>,
+    /// bcrypt cost of new hashes (`BCRYPT_LOG_ROUNDS`).
+    pub(crate) bcrypt_cost: u32,
+    pub(crate) users: moka::future::Cache<i32, SessionUser>,
+    pub(crate) list_counts: moka::future::Cache<String, u64>,
+    generation: Arc<AtomicU64>,
+}
+
+impl Services {
+    /// Build the handle.
+    pub fn new(db: Store, cipher: CredentialCipher, cache: AppCache, bcrypt_cost: u32) -> Self {
+        Services {
+            db,
+            cipher: Arc::new(cipher),
+            cache: Arc::new(cache),
+            bcrypt_cost,
+            users: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(USER_CACHE_TTL)
+                .build(),
+            list_counts: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(LIST_COUNT_TTL)
+                .build(),
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The store pool (tests seed rows through it; handlers never do).
+    pub fn store(&self) -> &Store {
+        &self.db
+    }
+
+    /// The credential cipher (tests decrypt stored ciphertexts with it).
+    pub fn cipher(&self) -> &CredentialCipher {
+        &self.cipher
+    }
+
+    /// The application cache.
+    pub fn cache(&self) -> &AppCache {
+        &self.cache
+    }
+
+    /// The one change hook: every write that affects a cache reports here.
+    pub async fn changed(&self, change: Change) {
+        match change {
+            Change::Instances => {
+                self.generation.fetch_add(1, Ordering::SeqCst);
+            }
+            Change::InstancesRemoved(ids) => {
+                self.generation.fetch_add(1, Ordering::SeqCst);
+                for id in ids {
+                    if let Err(e) = self.cache.invalidate_prefix(&instance_prefix(id)).await {
+                        tracing::warn!(instance = id, error = %e, "cache invalidation failed");
+                    }
+                }
+            }
+            Change::User(id) => self.users.invalidate(&id).await,
+        }
+    }
+
+    /// Current instance-list generation (part of cached-total keys).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Hash a password off the async runtime with the configured cost.
+    pub(crate) async fn hash_password(&self, plain: String) -> crate::ServiceResult<String> {
+        let cost = self.bcrypt_cost;
+        tokio::task::spawn_blocking(move || crate::passwords::hash(&plain, cost))
+            .await
+            .map_err(|e| crate::ServiceError::Internal {
+                public: "保存失败,请稍后再试",
+                detail: e.to_string(),
+            })
+    }
+}
+
+/// Verify a bcrypt hash off the async runtime (false when the task fails).
+pub async fn verify_password(plain: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || crate::passwords::verify(&plain, &hash))
+        .await
+        .unwrap_or(false)
+}

@@ -1,0 +1,285 @@
+//! The account ledger (`domain.md` §1.8–1.11): per-instance account pages, the cross-instance
+//! ledger, permission rows, change history and classification look-ups; plus the inventory
+//! databases of an instance (option lists).
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use std::collections::HashMap;
+
+use super::{Paged, icontains, instances_with_tags};
+use crate::entity::{
+    account_change_log, account_classification, account_classification_assignment,
+    account_permission, instance, instance_account, instance_database,
+};
+
+fn inventory_ids(active: bool) -> SelectStatement {
+    let mut sub = Query::select();
+    sub.column(instance_account::Column::Id)
+        .from(instance_account::Entity)
+        .and_where(Expr::col(instance_account::Column::IsActive).eq(active));
+    sub
+}
+
+/// Sort keys of the account lists (ties by id ascending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountSort {
+    Id,
+    Username,
+    DbType,
+    IsSuperuser,
+    IsLocked,
+    LastChangeTime,
+}
+
+impl AccountSort {
+    fn column(self) -> account_permission::Column {
+        use account_permission::Column as C;
+        match self {
+            AccountSort::Id => C::Id,
+            AccountSort::Username => C::Username,
+            AccountSort::DbType => C::DbType,
+            AccountSort::IsSuperuser => C::IsSuperuser,
+            AccountSort::IsLocked => C::IsLocked,
+            AccountSort::LastChangeTime => C::LastChangeTime,
+        }
+    }
+}
+
+async fn account_page(
+    db: &impl ConnectionTrait,
+    cond: Condition,
+    sort: AccountSort,
+    desc: bool,
+    page_no: u64,
+    size: u64,
+) -> Result<Paged<account_permission::Model>, DbErr> {
+    let order = if desc {
+        sea_orm::Order::Desc
+    } else {
+        sea_orm::Order::Asc
+    };
+    let pager = account_permission::Entity::find()
+        .filter(cond)
+        .order_by(sort.column(), order)
+        .order_by(account_permission::Column::Id, sea_orm::Order::Asc)
+        .paginate(db, size);
+    super::fetch_page(pager, page_no, size).await
+}
+
+/// Accounts of one instance: a username substring and, unless `include_deleted`, only those
+/// whose inventory row is active.
+pub async fn instance_page(
+    db: &impl ConnectionTrait,
+    instance_id: i32,
+    search: Option<&str>,
+    include_deleted: bool,
+    sort: AccountSort,
+    desc: bool,
+    page_no: u64,
+    size: u64,
+) -> Result<Paged<account_permission::Model>, DbErr> {
+    let mut cond = Condition::all().add(account_permission::Column::InstanceId.eq(instance_id));
+    if let Some(s) = search {
+        cond = cond.add(icontains(account_permission::Column::Username, s));
+    }
+    if !include_deleted {
+        cond = cond.add(account_permission::Column::InstanceAccountId.in_subquery(inventory_ids(true)));
+    }
+    account_page(db, cond, sort, desc, page_no, size).await
+}
+
+/// Summary of one instance's accounts.
+#[derive(Debug, Clone, Default, FromQueryResult)]
+pub struct AccountSummary {
+    pub total: i64,
+    pub active: Option<i64>,
+    pub superuser: Option<i64>,
+}
+
+/// Totals of one instance's accounts: all, active inventory rows, superusers.
+pub async fn instance_summary(
+    db: &impl ConnectionTrait,
+    instance_id: i32,
+) -> Result<AccountSummary, DbErr> {
+    let backend = db.get_database_backend();
+    // placeholder style differs: `$1` on PostgreSQL, `?` on SQLite
+    let param = if backend == sea_orm::DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        "SELECT COUNT(*) AS total, SUM(CASE WHEN ia.is_active THEN 1 ELSE 0 END) AS active, \
+SUM(CASE WHEN ap.is_superuser THEN 1 ELSE 0 END) AS superuser FROM account_permission ap \
+JOIN instance_accounts ia ON ia.id = ap.instance_account_id WHERE ap.instance_id = {param}"
+    );
+    Ok(AccountSummary::find_by_statement(sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [instance_id.into()],
+    ))
+    .one(db)
+    .await?
+    .unwrap_or_default())
+}
+
+/// `is_active` of inventory rows by id.
+pub async fn inventory_active(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+) -> Result<HashMap<i32, bool>, DbErr> {
+    Ok(instance_account::Entity::find()
+        .filter(instance_account::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.is_active))
+        .collect())
+}
+
+/// Account (permission row) by id.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<Option<account_permission::Model>, DbErr> {
+    account_permission::Entity::find_by_id(id).one(db).await
+}
+
+/// The 50 newest change-log entries of one account of one instance.
+pub async fn history(
+    db: &impl ConnectionTrait,
+    instance_id: i32,
+    username: &str,
+    db_type: &str,
+) -> Result<Vec<account_change_log::Model>, DbErr> {
+    account_change_log::Entity::find()
+        .filter(account_change_log::Column::InstanceId.eq(instance_id))
+        .filter(account_change_log::Column::Username.eq(username))
+        .filter(account_change_log::Column::DbType.eq(db_type))
+        .order_by_desc(account_change_log::Column::ChangeTime)
+        .order_by_desc(account_change_log::Column::Id)
+        .limit(50)
+        .all(db)
+        .await
+}
+
+/// Filters of the account ledger (`GET /accounts/ledgers`).
+#[derive(Debug, Clone, Default)]
+pub struct LedgerFilter {
+    /// Substring of the username, or of the instance's name or host.
+    pub search: Option<String>,
+    pub db_type: Option<String>,
+    pub instance_id: Option<i64>,
+    pub is_locked: Option<bool>,
+    pub is_superuser: Option<bool>,
+    pub tags: Vec<String>,
+    pub classification_id: Option<i64>,
+}
+
+/// One page of the ledger: accounts whose inventory row is active.
+pub async fn ledger_page(
+    db: &impl ConnectionTrait,
+    f: &LedgerFilter,
+    sort: AccountSort,
+    desc: bool,
+    page_no: u64,
+    size: u64,
+) -> Result<Paged<account_permission::Model>, DbErr> {
+    use account_permission::Column as C;
+    let mut cond = Condition::all().add(C::InstanceAccountId.in_subquery(inventory_ids(true)));
+    if let Some(s) = &f.search {
+        let mut sub = Query::select();
+        sub.column(instance::Column::Id)
+            .from(instance::Entity)
+            .cond_where(
+                Condition::any()
+                    .add(icontains(instance::Column::Name, s))
+                    .add(icontains(instance::Column::Host, s)),
+            );
+        cond = cond.add(
+            Condition::any()
+                .add(icontains(C::Username, s))
+                .add(C::InstanceId.in_subquery(sub)),
+        );
+    }
+    if let Some(t) = &f.db_type {
+        cond = cond.add(C::DbType.eq(t.as_str()));
+    }
+    if let Some(id) = f.instance_id {
+        cond = cond.add(C::InstanceId.eq(id));
+    }
+    cond = super::flag(cond, C::IsLocked, f.is_locked);
+    cond = super::flag(cond, C::IsSuperuser, f.is_superuser);
+    if !f.tags.is_empty() {
+        cond = cond.add(C::InstanceId.in_subquery(instances_with_tags(f.tags.clone())));
+    }
+    if let Some(cid) = f.classification_id {
+        let mut sub = Query::select();
+        sub.column(account_classification_assignment::Column::AccountId)
+            .from(account_classification_assignment::Entity)
+            .and_where(Expr::col(account_classification_assignment::Column::ClassificationId).eq(cid))
+            .and_where(Expr::col(account_classification_assignment::Column::IsActive).eq(true));
+        cond = cond.add(C::Id.in_subquery(sub));
+    }
+    account_page(db, cond, sort, desc, page_no, size).await
+}
+
+/// A classification shown on a ledger row.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ClassificationBadge {
+    pub account_id: i32,
+    pub name: String,
+    pub color: Option<String>,
+}
+
+/// Active classifications of the accounts, by account id, highest priority first.
+pub async fn classifications_of(
+    db: &impl ConnectionTrait,
+    ids: &[i32],
+) -> Result<HashMap<i32, Vec<ClassificationBadge>>, DbErr> {
+    use account_classification as c;
+    use account_classification_assignment as a;
+    let mut out: HashMap<i32, Vec<ClassificationBadge>> = HashMap::new();
+    for chunk in ids.chunks(1000) {
+        let mut q = Query::select();
+        q.column((a::Entity, a::Column::AccountId))
+            .column((c::Entity, c::Column::Name))
+            .column((c::Entity, c::Column::Color))
+            .from(a::Entity)
+            .inner_join(
+                c::Entity,
+                Expr::col((c::Entity, c::Column::Id)).equals((a::Entity, a::Column::ClassificationId)),
+            )
+            .and_where(Expr::col((a::Entity, a::Column::IsActive)).eq(true))
+            .and_where(Expr::col((a::Entity, a::Column::AccountId)).is_in(chunk.to_vec()))
+            .order_by((c::Entity, c::Column::Priority), sea_orm::Order::Desc)
+            .order_by((c::Entity, c::Column::Name), sea_orm::Order::Asc);
+        let stmt = db.get_database_backend().build(&q);
+        for r in ClassificationBadge::find_by_statement(stmt).all(db).await? {
+            out.entry(r.account_id).or_default().push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// Inventory databases of one instance by name, with the total (`limit`/`offset` paging).
+pub async fn databases_of(
+    db: &impl ConnectionTrait,
+    instance_id: i32,
+    limit: u64,
+    offset: u64,
+) -> Result<Paged<instance_database::Model>, DbErr> {
+    let base =
+        instance_database::Entity::find().filter(instance_database::Column::InstanceId.eq(instance_id));
+    let total = base.clone().count(db).await?;
+    let rows = base
+        .order_by_asc(instance_database::Column::DatabaseName)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await?;
+    Ok(Paged { total, rows })
+}

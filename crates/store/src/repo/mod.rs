@@ -1,0 +1,115 @@
+//! Repositories: every query of the app's own store (`domain.md` §1). Functions take
+//! `&impl ConnectionTrait` (a pool or a transaction, so services decide the transaction
+//! boundary) and return entity models or typed rows. The same code runs on SQLite and
+//! PostgreSQL; where the SQL differs the function says so. Ids are always bound parameters.
+
+pub mod accounts;
+pub mod credentials;
+pub mod instances;
+pub mod tags;
+pub mod users;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+};
+use wf_domain::body::like_escape;
+
+use crate::entity::{instance_tag, tag};
+
+/// One page of rows and the total of the filter (`api-v1.md` §2.10).
+#[derive(Debug, Clone)]
+pub struct Paged<T> {
+    pub total: u64,
+    pub rows: Vec<T>,
+}
+
+/// Case-insensitive substring match of a column, with `%`/`_` escaped.
+pub fn icontains<C: sea_orm::sea_query::IntoColumnRef>(col: C, needle: &str) -> SimpleExpr {
+    let pattern = format!("%{}%", like_escape(&needle.to_lowercase()));
+    Func::lower(Expr::col(col)).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+/// `search` over several columns: case-insensitive substring of any of them.
+pub fn icontains_any<C: sea_orm::sea_query::IntoColumnRef + Copy>(
+    cols: &[C],
+    needle: &str,
+) -> Condition {
+    cols.iter()
+        .fold(Condition::any(), |c, col| c.add(icontains(*col, needle)))
+}
+
+/// `SELECT instance_id` of the instances carrying any of the tag names (`tags` filters).
+pub fn instances_with_tags(names: Vec<String>) -> SelectStatement {
+    let mut sub = Query::select();
+    sub.column((instance_tag::Entity, instance_tag::Column::InstanceId))
+        .from(instance_tag::Entity)
+        .inner_join(
+            tag::Entity,
+            Expr::col((tag::Entity, tag::Column::Id))
+                .equals((instance_tag::Entity, instance_tag::Column::TagId)),
+        )
+        .and_where(Expr::col((tag::Entity, tag::Column::Name)).is_in(names));
+    sub
+}
+
+/// `Some(true)` → `col = true`, `Some(false)` → `col = false`, `None` → no condition.
+pub fn flag(cond: Condition, col: impl ColumnTrait, value: Option<bool>) -> Condition {
+    match value {
+        Some(v) => cond.add(col.eq(v)),
+        None => cond,
+    }
+}
+
+/// True when another row (id ≠ `except`) of `E` already has `value` in the unique column.
+pub async fn taken_by_other<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    unique_col: E::Column,
+    id_col: E::Column,
+    value: &str,
+    except: Option<i32>,
+) -> Result<bool, DbErr>
+where
+    E::Model: Sync,
+{
+    let mut q = E::find().filter(unique_col.eq(value));
+    if let Some(id) = except {
+        q = q.filter(id_col.ne(id));
+    }
+    Ok(q.count(db).await? > 0)
+}
+
+/// Count and fetch one page. Pages beyond the end are answered without a query (and without
+/// overflowing the offset arithmetic for absurd page numbers).
+pub async fn fetch_page<'db, C, S>(
+    pager: sea_orm::Paginator<'db, C, S>,
+    page_no: u64,
+    size: u64,
+) -> Result<Paged<S::Item>, DbErr>
+where
+    C: ConnectionTrait,
+    S: sea_orm::SelectorTrait + 'db,
+{
+    let total = pager.num_items().await?;
+    let in_range = (page_no - 1)
+        .checked_mul(size)
+        .is_some_and(|offset| offset < total);
+    let rows = if in_range {
+        pager.fetch_page(page_no - 1).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Paged { total, rows })
+}
+
+/// True when the store refused a write because of a unique or foreign-key constraint (a
+/// concurrent duplicate), as opposed to a lost connection or any other failure.
+pub fn is_constraint_violation(e: &DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(
+            sea_orm::SqlErr::UniqueConstraintViolation(_)
+                | sea_orm::SqlErr::ForeignKeyConstraintViolation(_)
+        )
+    )
+}
