@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/services.sh
 export CARGO_TERM_COLOR=never
+bash scripts/check-layers.sh
 echo "== tests, app store: SQLite"
 WF_TEST_STORE=sqlite cargo test --workspace --all-targets
 echo "== HTTP and engine tests, app store: PostgreSQL"
 WF_TEST_STORE=postgres cargo test -p wf-api -p wf-store --tests
+echo "== Swagger 2.0 document (openapi-spec-validator)"
+bash scripts/check-swagger.sh

@@ -2,6 +2,10 @@
 //! `APP_ENV` is the environment name (`FLASK_ENV` accepted as an alias). Invalid values abort
 //! start-up with one message listing every problem (`配置校验失败: …`).
 
+/// Default `APP_NAME` (the Swagger title).
+pub const DEFAULT_APP_NAME: &str = "鲸落";
+/// The API version reported by app-info and the Swagger document.
+pub const APP_VERSION: &str = "1.3.6";
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -229,8 +233,8 @@ impl Settings {
         };
         let settings = Settings {
             debug,
-            app_name: r.get("APP_NAME").unwrap_or_else(|| "鲸落".into()),
-            app_version: "1.3.6".into(),
+            app_name: r.get("APP_NAME").unwrap_or_else(|| DEFAULT_APP_NAME.into()),
+            app_version: APP_VERSION.into(),
             secret_key,
             jwt_secret_key,
             jwt_access_expires: r.int("JWT_ACCESS_TOKEN_EXPIRES", 3600, 1),

@@ -67,7 +67,11 @@ impl Ctx {
     }
 
     /// Login check then permission check (403 `PERMISSION_REQUIRED`).
-    pub async fn authorize(&self, st: &AppState, perm: Permission) -> Result<SessionUser, ApiError> {
+    pub async fn authorize(
+        &self,
+        st: &AppState,
+        perm: Permission,
+    ) -> Result<SessionUser, ApiError> {
         let u = self.require_login(st).await?;
         if !u.role.allows(perm) {
             return Err(AppError::permission_required(perm.as_str()).into());

@@ -31,10 +31,10 @@ pub fn with_status<T: Serialize>(status: StatusCode, message: &str, data: Option
             bytes,
         )
             .into_response(),
-        Err(e) => crate::error::ApiError(
-            wf_domain::AppError::system("服务器内部错误").with_cause(e),
-        )
-        .into_response(),
+        Err(e) => {
+            crate::error::ApiError(wf_domain::AppError::system("服务器内部错误").with_cause(e))
+                .into_response()
+        }
     }
 }
 

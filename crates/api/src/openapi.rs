@@ -121,6 +121,13 @@ fn convert_schema(v: &Value) -> Value {
                         }
                         out.insert("x-nullable".into(), json!(true));
                     }
+                    // tuples: Swagger 2.0 has no prefixItems; describe the first element type
+                    ("prefixItems", Value::Array(items)) => {
+                        if let Some(first) = items.first() {
+                            out.insert("items".into(), convert_schema(first));
+                        }
+                    }
+                    ("items", Value::Bool(_)) => {}
                     ("examples" | "const" | "contentMediaType", _) => {}
                     _ => {
                         out.insert(k.clone(), convert_schema(val));
@@ -220,12 +227,18 @@ fn convert_operation(op: &Value, wrapped: &mut std::collections::BTreeSet<String
             "description".into(),
             r.get("description").cloned().unwrap_or(json!("")),
         );
-        if let Some(s) = r
+        let media = r
             .get("content")
             .and_then(Value::as_object)
-            .and_then(|c| c.values().next())
-            .and_then(|m| m.get("schema"))
-        {
+            .and_then(|c| c.iter().next());
+        if let Some((ctype, _)) = media.filter(|(c, _)| !c.starts_with("application/json")) {
+            // a download (CSV): Swagger 2.0 describes it as a file of that media type
+            out.insert("produces".into(), json!([ctype]));
+            nr.insert(
+                "schema".into(),
+                json!({"type": "string", "format": "binary"}),
+            );
+        } else if let Some(s) = media.and_then(|(_, m)| m.get("schema")) {
             let schema = convert_schema(s);
             let schema = if code.starts_with('2') {
                 wrap_success(schema, wrapped)
@@ -292,4 +305,57 @@ pub fn swagger2(title: &str, version: &str) -> &'static Value {
         let v3 = serde_json::to_value(ApiDoc::openapi()).unwrap_or(json!({}));
         to_swagger2(&v3, title, version)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The served document: Swagger 2.0, unique operation ids, and for every JSON success
+    /// response an envelope whose `data` is a definition with properties (issue 7).
+    #[test]
+    fn every_route_has_a_typed_data_definition() {
+        let doc = swagger2("鲸落", "1.3.6");
+        assert_eq!(doc["swagger"], "2.0");
+        let defs = doc["definitions"].as_object().unwrap();
+        let mut ids = std::collections::BTreeSet::new();
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                operations += 1;
+                let id = op["operationId"].as_str().unwrap_or_default().to_string();
+                assert!(ids.insert(id.clone()), "duplicate operationId {id}");
+                for (code, r) in op["responses"].as_object().unwrap() {
+                    if !code.starts_with('2') {
+                        continue;
+                    }
+                    let schema = &r["schema"];
+                    if schema["format"] == "binary" {
+                        assert_eq!(op["produces"], json!(["text/csv"]), "{method} {path}");
+                        continue;
+                    }
+                    let name = schema["$ref"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .trim_start_matches("#/definitions/");
+                    let env = defs
+                        .get(name)
+                        .unwrap_or_else(|| panic!("{method} {path}: no {name}"));
+                    if name == "MessageEnvelope" {
+                        continue;
+                    }
+                    let data = env["properties"]["data"]["$ref"]
+                        .as_str()
+                        .unwrap()
+                        .trim_start_matches("#/definitions/");
+                    let def = &defs[data];
+                    assert!(
+                        def.get("properties").is_some() || def.get("allOf").is_some(),
+                        "{method} {path}: data {data} has no properties"
+                    );
+                }
+            }
+        }
+        assert_eq!(operations, 67, "every route of the router is documented");
+    }
 }

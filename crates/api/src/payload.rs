@@ -28,22 +28,28 @@ impl Payload {
     /// Parse raw bytes with a content type.
     pub fn parse(content_type: &str, body: &Bytes) -> Body {
         let ct = content_type.to_ascii_lowercase();
-        let (map, kind, not_object, empty) = if ct.starts_with("application/json") || ct.contains("+json") {
-            match serde_json::from_slice::<Value>(body) {
-                Ok(Value::Object(map)) => (map, BodyKind::Json, false, false),
-                Ok(_) => (Map::new(), BodyKind::Json, true, false),
-                Err(_) => (Map::new(), BodyKind::Json, false, true),
-            }
-        } else if ct.starts_with("application/x-www-form-urlencoded") {
-            let map = form_urlencoded::parse(body)
-                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-                .collect();
-            (map, BodyKind::Form, false, false)
-        } else if ct.starts_with("multipart/form-data") {
-            (multipart_fields(content_type, body.clone()), BodyKind::Form, false, false)
-        } else {
-            (Map::new(), BodyKind::Empty, false, true)
-        };
+        let (map, kind, not_object, empty) =
+            if ct.starts_with("application/json") || ct.contains("+json") {
+                match serde_json::from_slice::<Value>(body) {
+                    Ok(Value::Object(map)) => (map, BodyKind::Json, false, false),
+                    Ok(_) => (Map::new(), BodyKind::Json, true, false),
+                    Err(_) => (Map::new(), BodyKind::Json, false, true),
+                }
+            } else if ct.starts_with("application/x-www-form-urlencoded") {
+                let map = form_urlencoded::parse(body)
+                    .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                    .collect();
+                (map, BodyKind::Form, false, false)
+            } else if ct.starts_with("multipart/form-data") {
+                (
+                    multipart_fields(content_type, body.clone()),
+                    BodyKind::Form,
+                    false,
+                    false,
+                )
+            } else {
+                (Map::new(), BodyKind::Empty, false, true)
+            };
         Body {
             map,
             kind,

@@ -954,7 +954,8 @@ async fn cache_endpoints_on_redis() {
     let key = format!("instance:{a}:account:u1:perm");
     app.state.svc.cache().set(&key, &json!({"x": 1}), 60).await;
     app.state
-        .svc.cache()
+        .svc
+        .cache()
         .set(&format!("instance:{a}:summary"), &json!(2), 60)
         .await;
     assert_eq!(app.state.svc.cache().get(&key).await, Some(json!({"x": 1})));
@@ -977,7 +978,11 @@ async fn cache_endpoints_on_redis() {
     .ok(200, "用户缓存清除成功");
     assert_eq!(app.state.svc.cache().get(&key).await, None);
     assert_eq!(
-        app.state.svc.cache().get(&format!("instance:{a}:summary")).await,
+        app.state
+            .svc
+            .cache()
+            .get(&format!("instance:{a}:summary"))
+            .await,
         Some(json!(2))
     );
     app.post(
@@ -987,7 +992,11 @@ async fn cache_endpoints_on_redis() {
     .await
     .ok(200, "实例缓存清除成功");
     assert_eq!(
-        app.state.svc.cache().get(&format!("instance:{a}:summary")).await,
+        app.state
+            .svc
+            .cache()
+            .get(&format!("instance:{a}:summary"))
+            .await,
         None
     );
 }

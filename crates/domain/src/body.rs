@@ -91,7 +91,11 @@ impl Body {
         self.require_object()?;
         if self.map.is_empty() {
             let e = AppError::validation("请求数据不能为空");
-            return Err(if coded { e.code("REQUEST_DATA_EMPTY") } else { e });
+            return Err(if coded {
+                e.code("REQUEST_DATA_EMPTY")
+            } else {
+                e
+            });
         }
         Ok(())
     }
@@ -173,7 +177,12 @@ mod tests {
 
     #[test]
     fn fields() {
-        let b = Body::json(json!({"a": 1, "s": "x", "n": null}).as_object().unwrap().clone());
+        let b = Body::json(
+            json!({"a": 1, "s": "x", "n": null})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
         assert_eq!(b.text("a").as_deref(), Some("1"));
         assert_eq!(b.string("s").unwrap().as_deref(), Some("x"));
         assert_eq!(b.string("n").unwrap(), None);

@@ -80,7 +80,12 @@ fn snapshot_missing() -> ServiceError {
     ServiceError::conflict("SNAPSHOT_MISSING", "权限快照缺失,请稍后重试或触发重新同步")
 }
 
-fn engine_members(db_type: &str, r: &account_permission::Model, ts: &Value, with_perms: bool) -> serde_json::Map<String, Value> {
+fn engine_members(
+    db_type: &str,
+    r: &account_permission::Model,
+    ts: &Value,
+    with_perms: bool,
+) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
     let mut put = |k: &str, v: Option<Value>| {
         if let Some(v) = v.filter(|v| !v.is_null()) {
@@ -89,7 +94,10 @@ fn engine_members(db_type: &str, r: &account_permission::Model, ts: &Value, with
     };
     match db_type {
         "sqlserver" => {
-            put("password_change_time", ts.get("password_change_time").cloned());
+            put(
+                "password_change_time",
+                ts.get("password_change_time").cloned(),
+            );
             if with_perms {
                 let cats = r
                     .permission_snapshot
@@ -97,14 +105,38 @@ fn engine_members(db_type: &str, r: &account_permission::Model, ts: &Value, with
                     .and_then(|s| s.get("categories"))
                     .cloned()
                     .unwrap_or(json!({}));
-                put("server_roles", Some(cats.get("server_roles").cloned().unwrap_or(json!([]))));
-                put("server_permissions", Some(cats.get("server_permissions").cloned().unwrap_or(json!([]))));
-                put("database_roles", Some(cats.get("database_roles").cloned().unwrap_or(json!({}))));
-                put("database_permissions", Some(cats.get("database_permissions").cloned().unwrap_or(json!({}))));
+                put(
+                    "server_roles",
+                    Some(cats.get("server_roles").cloned().unwrap_or(json!([]))),
+                );
+                put(
+                    "server_permissions",
+                    Some(cats.get("server_permissions").cloned().unwrap_or(json!([]))),
+                );
+                put(
+                    "database_roles",
+                    Some(cats.get("database_roles").cloned().unwrap_or(json!({}))),
+                );
+                put(
+                    "database_permissions",
+                    Some(
+                        cats.get("database_permissions")
+                            .cloned()
+                            .unwrap_or(json!({})),
+                    ),
+                );
             }
         }
         "oracle" => {
-            for k in ["oracle_id", "authentication_type", "account_status", "lock_date", "expiry_date", "default_tablespace", "created"] {
+            for k in [
+                "oracle_id",
+                "authentication_type",
+                "account_status",
+                "lock_date",
+                "expiry_date",
+                "default_tablespace",
+                "created",
+            ] {
                 put(k, ts.get(k).cloned());
             }
         }
@@ -122,28 +154,42 @@ pub async fn instance_accounts(
     const PUB: &str = "获取实例账户数据失败";
     let inst = find_instance(svc, instance_id, false, PUB).await?;
     let p = repo::instance_page(
-        &svc.db, inst.id, q.search.as_deref(), q.include_deleted, q.sort, q.desc, q.page, q.size,
+        &svc.db,
+        inst.id,
+        q.search.as_deref(),
+        q.include_deleted,
+        q.sort,
+        q.desc,
+        q.page,
+        q.size,
     )
     .await
     .public(PUB)?;
     if q.include_permissions
-        && p
-            .rows
+        && p.rows
             .iter()
             .any(|r| !r.permission_snapshot.as_ref().is_some_and(snapshot::is_v4))
     {
         return Err(snapshot_missing());
     }
-    let active = repo::inventory_active(&svc.db, p.rows.iter().map(|r| r.instance_account_id).collect())
-        .await
-        .public(PUB)?;
+    let active = repo::inventory_active(
+        &svc.db,
+        p.rows.iter().map(|r| r.instance_account_id).collect(),
+    )
+    .await
+    .public(PUB)?;
     let mysql = inst.db_type == "mysql";
     let items = p
         .rows
         .iter()
         .map(|r| {
-            let ts = r.type_specific.clone().filter(Value::is_object).unwrap_or(json!({}));
-            let field = |k: &str, d: Value| Some(ts.get(k).cloned().filter(|v| !v.is_null()).unwrap_or(d));
+            let ts = r
+                .type_specific
+                .clone()
+                .filter(Value::is_object)
+                .unwrap_or(json!({}));
+            let field =
+                |k: &str, d: Value| Some(ts.get(k).cloned().filter(|v| !v.is_null()).unwrap_or(d));
             InstanceAccountItem {
                 id: r.id,
                 username: r.username.clone(),
@@ -151,8 +197,16 @@ pub async fn instance_accounts(
                 is_locked: r.is_locked,
                 is_deleted: !active.get(&r.instance_account_id).copied().unwrap_or(false),
                 last_change_time: r.last_change_time.as_ref().map(time::iso),
-                host: if mysql { field("host", json!("%")) } else { None },
-                plugin: if mysql { field("plugin", json!("")) } else { None },
+                host: if mysql {
+                    field("host", json!("%"))
+                } else {
+                    None
+                },
+                plugin: if mysql {
+                    field("plugin", json!(""))
+                } else {
+                    None
+                },
                 engine: engine_members(&inst.db_type, r, &ts, q.include_permissions),
                 type_specific: ts,
             }
@@ -166,7 +220,9 @@ pub async fn instance_accounts(
         deleted: s.total - active_n,
         superuser: s.superuser.unwrap_or(0),
     };
-    Ok(InstanceAccountPage::new(items, p.total, q.page, q.size, summary))
+    Ok(InstanceAccountPage::new(
+        items, p.total, q.page, q.size, summary,
+    ))
 }
 
 /// The `permissions` object of both permission endpoints.
@@ -253,15 +309,23 @@ pub async fn instance_account_permissions(
 }
 
 /// `GET /accounts/ledgers/{account_id}/permissions`.
-pub async fn ledger_permissions(svc: &Services, account_id: Option<i32>) -> ServiceResult<AccountPermissions> {
+pub async fn ledger_permissions(
+    svc: &Services,
+    account_id: Option<i32>,
+) -> ServiceResult<AccountPermissions> {
     const PUB: &str = "获取账户权限失败";
     let found = match account_id {
         Some(id) => repo::find(&svc.db, id).await.public(PUB)?,
         None => None,
     };
     let a = found.ok_or_else(ServiceError::framework_not_found)?;
-    let inst = instance_repo::find(&svc.db, a.instance_id).await.public(PUB)?;
-    let db_type = inst.as_ref().map(|i| i.db_type.clone()).unwrap_or_else(|| a.db_type.clone());
+    let inst = instance_repo::find(&svc.db, a.instance_id)
+        .await
+        .public(PUB)?;
+    let db_type = inst
+        .as_ref()
+        .map(|i| i.db_type.clone())
+        .unwrap_or_else(|| a.db_type.clone());
     Ok(AccountPermissions {
         permissions: permissions(&db_type, &a)?,
         account: AccountRef {
@@ -380,18 +444,24 @@ pub async fn ledgers(
     size: u64,
 ) -> ServiceResult<LedgerPage> {
     const PUB: &str = "获取账户列表失败";
-    let p = repo::ledger_page(&svc.db, f, sort, desc, page, size).await.public(PUB)?;
-    let inst_ids: Vec<i32> = p.rows.iter().map(|r| r.instance_id).collect();
-    let instances: HashMap<i32, instance::Model> = instance_repo::find_many(&svc.db, inst_ids.clone())
-        .await
-        .public(PUB)?
-        .into_iter()
-        .map(|i| (i.id, i))
-        .collect();
-    let tags = tag_repo::of_instances(&svc.db, &inst_ids).await.public(PUB)?;
-    let mut classes = repo::classifications_of(&svc.db, &p.rows.iter().map(|r| r.id).collect::<Vec<_>>())
+    let p = repo::ledger_page(&svc.db, f, sort, desc, page, size)
         .await
         .public(PUB)?;
+    let inst_ids: Vec<i32> = p.rows.iter().map(|r| r.instance_id).collect();
+    let instances: HashMap<i32, instance::Model> =
+        instance_repo::find_many(&svc.db, inst_ids.clone())
+            .await
+            .public(PUB)?
+            .into_iter()
+            .map(|i| (i.id, i))
+            .collect();
+    let tags = tag_repo::of_instances(&svc.db, &inst_ids)
+        .await
+        .public(PUB)?;
+    let mut classes =
+        repo::classifications_of(&svc.db, &p.rows.iter().map(|r| r.id).collect::<Vec<_>>())
+            .await
+            .public(PUB)?;
     let items = p
         .rows
         .into_iter()
@@ -399,8 +469,12 @@ pub async fn ledgers(
             let inst = instances.get(&r.instance_id);
             LedgerItem {
                 id: r.id,
-                instance_name: inst.map(|i| i.name.clone()).unwrap_or_else(|| "未知实例".into()),
-                instance_host: inst.map(|i| i.host.clone()).unwrap_or_else(|| "未知主机".into()),
+                instance_name: inst
+                    .map(|i| i.name.clone())
+                    .unwrap_or_else(|| "未知实例".into()),
+                instance_host: inst
+                    .map(|i| i.host.clone())
+                    .unwrap_or_else(|| "未知主机".into()),
                 username: r.username,
                 db_type: r.db_type,
                 is_locked: r.is_locked,
@@ -415,7 +489,10 @@ pub async fn ledgers(
                     .remove(&r.id)
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|c| ClassificationBadge { name: c.name, color: c.color })
+                    .map(|c| ClassificationBadge {
+                        name: c.name,
+                        color: c.color,
+                    })
                     .collect(),
             }
         })
@@ -432,7 +509,10 @@ pub struct SyncResult {
 
 /// `POST /accounts/actions/sync`: synchronous account sync of one instance. A failure to
 /// connect or list is 400 `INVALID_REQUEST` `同步失败: …` with `extra.result`.
-pub async fn sync_one(svc: &Services, instance_id: Option<i32>) -> ServiceResult<(String, SyncResult)> {
+pub async fn sync_one(
+    svc: &Services,
+    instance_id: Option<i32>,
+) -> ServiceResult<(String, SyncResult)> {
     const PUB: &str = "账户同步失败,请重试";
     let found = match instance_id {
         Some(id) => instance_repo::find(&svc.db, id).await.public(PUB)?,
@@ -441,12 +521,20 @@ pub async fn sync_one(svc: &Services, instance_id: Option<i32>) -> ServiceResult
     let inst = found.ok_or_else(|| ServiceError::not_found("实例不存在"))?;
     match sync::sync_instance(&svc.db, &svc.cipher, &inst, None).await {
         Ok(outcome) => {
-            instance_repo::record_sync_success(&svc.db, inst.id).await.public(PUB)?;
+            instance_repo::record_sync_success(&svc.db, inst.id)
+                .await
+                .public(PUB)?;
             let result = outcome.manual_result();
-            let message = result["message"].as_str().unwrap_or("账户同步完成").to_string();
+            let message = result["message"]
+                .as_str()
+                .unwrap_or("账户同步完成")
+                .to_string();
             Ok((message, SyncResult { result }))
         }
-        Err(SyncError::Store(e)) => Err(ServiceError::Store { public: Some(PUB), source: e }),
+        Err(SyncError::Store(e)) => Err(ServiceError::Store {
+            public: Some(PUB),
+            source: e,
+        }),
         Err(e) => {
             let message = format!("同步失败: {e}");
             tracing::warn!(instance = %inst.name, error = %e, "account sync failed");

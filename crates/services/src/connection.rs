@@ -15,9 +15,9 @@ use wf_store::entity::instance;
 use wf_store::repo::credentials as credential_repo;
 use wf_store::repo::instances::{self as instance_repo, CheckOutcome};
 
+use crate::CredentialCipher;
 use crate::context::Services;
 use crate::error::{Public, ServiceError, ServiceResult};
-use crate::CredentialCipher;
 
 /// How many instances a batch test probes at once.
 pub const BATCH_PARALLELISM: usize = 4;
@@ -96,15 +96,25 @@ pub async fn test_connection(
 ) -> Result<Result<ConnectionResult, TestFailure>, sea_orm::DbErr> {
     let error_id = uuid::Uuid::new_v4().simple().to_string();
     let outcome: Result<String, (&'static str, String, String)> = async {
-        let params = conn_params(db, cipher, inst)
-            .await
-            .map_err(|e| ("CONNECTION_FAILED", "CredentialError".to_string(), e.to_string()))?;
+        let params = conn_params(db, cipher, inst).await.map_err(|e| {
+            (
+                "CONNECTION_FAILED",
+                "CredentialError".to_string(),
+                e.to_string(),
+            )
+        })?;
         let adapter = wf_engines::connect(&params)
             .await
             .map_err(|e| ("CONNECTION_FAILED", e.kind().to_string(), e.to_string()))?;
         let v = adapter.version().await;
         adapter.close().await;
-        v.map_err(|e: EngineError| ("CONNECTION_TEST_FAILED", e.kind().to_string(), e.to_string()))
+        v.map_err(|e: EngineError| {
+            (
+                "CONNECTION_TEST_FAILED",
+                e.kind().to_string(),
+                e.to_string(),
+            )
+        })
     }
     .await;
     match outcome {
@@ -160,9 +170,16 @@ pub async fn check_params(
     body: &Body,
     required: &[&str],
 ) -> ServiceResult<(String, i32, Option<i32>)> {
-    let missing: Vec<&str> = required.iter().copied().filter(|k| !truthy(body.get(k))).collect();
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|k| !truthy(body.get(k)))
+        .collect();
     if !missing.is_empty() {
-        return Err(ServiceError::validation(format!("缺少必需参数: {}", missing.join(", "))));
+        return Err(ServiceError::validation(format!(
+            "缺少必需参数: {}",
+            missing.join(", ")
+        )));
     }
     let raw = body.text("db_type").unwrap_or_default();
     let t = DbType::parse(&raw)
@@ -177,12 +194,17 @@ pub async fn check_params(
     let cred = match body.get("credential_id") {
         None | Some(Value::Null) => None,
         Some(v) => {
-            let id = int_value(v).ok_or_else(|| AppError::validation("credential_id 必须是整数"))?;
+            let id =
+                int_value(v).ok_or_else(|| AppError::validation("credential_id 必须是整数"))?;
             let found = match i32::try_from(id) {
                 Ok(id) => credential_repo::find(&svc.db, id).await?,
                 Err(_) => None,
             };
-            Some(found.ok_or_else(|| ServiceError::not_found("凭据不存在"))?.id)
+            Some(
+                found
+                    .ok_or_else(|| ServiceError::not_found("凭据不存在"))?
+                    .id,
+            )
         }
     };
     Ok((t.as_str().to_string(), port as i32, cred))
@@ -209,7 +231,10 @@ pub async fn test(
                 Some(id) => instance_repo::find(&svc.db, id).await.public(PUB)?,
                 None => None,
             };
-            (found.ok_or_else(|| ServiceError::not_found("实例不存在"))?, true)
+            (
+                found.ok_or_else(|| ServiceError::not_found("实例不存在"))?,
+                true,
+            )
         }
         TestTarget::Params => {
             let (t, port, cred) =
@@ -217,10 +242,17 @@ pub async fn test(
             (transient(body, t, port, cred), false)
         }
     };
-    test_connection(&svc.db, &svc.cipher, &inst, persist).await.public(PUB)
+    test_connection(&svc.db, &svc.cipher, &inst, persist)
+        .await
+        .public(PUB)
 }
 
-fn transient(body: &Body, db_type: String, port: i32, credential_id: Option<i32>) -> instance::Model {
+fn transient(
+    body: &Body,
+    db_type: String,
+    port: i32,
+    credential_id: Option<i32>,
+) -> instance::Model {
     instance::Model {
         id: 0,
         name: body.trimmed("name").unwrap_or_else(|| "temp_test".into()),
@@ -431,7 +463,9 @@ pub struct ConnectionStatus {
 /// `GET /connections/status/{id}` (deleted instances included; 404 `实例不存在`).
 pub async fn status(svc: &Services, id: Option<i32>) -> ServiceResult<ConnectionStatus> {
     let found = match id {
-        Some(id) => instance_repo::find(&svc.db, id).await.public("获取连接状态失败")?,
+        Some(id) => instance_repo::find(&svc.db, id)
+            .await
+            .public("获取连接状态失败")?,
         None => None,
     };
     let i = found.ok_or_else(|| ServiceError::not_found("实例不存在"))?;

@@ -7,7 +7,9 @@ use wf_domain::body::sanitize;
 use wf_domain::db_type::DbType;
 use wf_domain::{AppError, Body, password, time};
 use wf_store::entity::credential;
-use wf_store::repo::credentials::{self as repo, CredentialFields, CredentialFilter, CredentialSort};
+use wf_store::repo::credentials::{
+    self as repo, CredentialFields, CredentialFilter, CredentialSort,
+};
 
 use crate::context::Services;
 use crate::error::{Public, ServiceError, ServiceResult, constraint_or};
@@ -76,7 +78,9 @@ pub async fn list(
     size: u64,
 ) -> ServiceResult<CredentialPage> {
     const PUB: &str = "获取凭据列表失败";
-    let p = repo::page(&svc.db, f, sort, desc, page, size).await.public(PUB)?;
+    let p = repo::page(&svc.db, f, sort, desc, page, size)
+        .await
+        .public(PUB)?;
     let usage = repo::usage(&svc.db, p.rows.iter().map(|c| c.id).collect())
         .await
         .public(PUB)?;
@@ -102,7 +106,14 @@ fn read_input(svc: &Services, body: &Body, update: bool) -> Result<CredentialFie
     body.require_object()?;
     require_strings(
         body,
-        &["name", "credential_type", "username", "password", "db_type", "description"],
+        &[
+            "name",
+            "credential_type",
+            "username",
+            "password",
+            "db_type",
+            "description",
+        ],
     )?;
     let field = |k: &str| body.text(k).map(|s| sanitize(&s)).filter(|s| !s.is_empty());
     let name = field("name").ok_or_else(|| AppError::validation("name不能为空"))?;
@@ -118,7 +129,9 @@ fn read_input(svc: &Services, body: &Body, update: bool) -> Result<CredentialFie
         return Err(AppError::validation("password不能为空"));
     }
     if !TYPES.contains(&credential_type.to_lowercase().as_str()) {
-        return Err(AppError::validation(format!("不支持的凭据类型: {credential_type}")));
+        return Err(AppError::validation(format!(
+            "不支持的凭据类型: {credential_type}"
+        )));
     }
     let ulen = username.chars().count();
     if ulen < 3 {
@@ -131,7 +144,9 @@ fn read_input(svc: &Services, body: &Body, update: bool) -> Result<CredentialFie
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
     {
-        return Err(AppError::validation("用户名只能包含字母、数字、下划线、连字符和点"));
+        return Err(AppError::validation(
+            "用户名只能包含字母、数字、下划线、连字符和点",
+        ));
     }
     if let Some(p) = &password {
         password::check_length(p).map_err(AppError::validation)?;
@@ -184,7 +199,11 @@ pub async fn create(svc: &Services, body: &Body) -> ServiceResult<CredentialView
     Ok(CredentialView::from(&c))
 }
 
-async fn find(svc: &Services, id: Option<i32>, public: &'static str) -> ServiceResult<credential::Model> {
+async fn find(
+    svc: &Services,
+    id: Option<i32>,
+    public: &'static str,
+) -> ServiceResult<credential::Model> {
     let found = match id {
         Some(id) => repo::find(&svc.db, id).await.public(public)?,
         None => None,
@@ -194,7 +213,9 @@ async fn find(svc: &Services, id: Option<i32>, public: &'static str) -> ServiceR
 
 /// `GET /credentials/{id}`.
 pub async fn detail(svc: &Services, id: Option<i32>) -> ServiceResult<CredentialView> {
-    Ok(CredentialView::from(&find(svc, id, "获取凭据详情失败").await?))
+    Ok(CredentialView::from(
+        &find(svc, id, "获取凭据详情失败").await?,
+    ))
 }
 
 /// `PUT /credentials/{id}` (the password changes only when given).

@@ -59,7 +59,9 @@ impl ServiceError {
                 public: Some(m),
                 source,
             } => AppError::system(m).with_cause(source),
-            ServiceError::Internal { public, detail } => AppError::system(public).with_cause(detail),
+            ServiceError::Internal { public, detail } => {
+                AppError::system(public).with_cause(detail)
+            }
         }
     }
 }

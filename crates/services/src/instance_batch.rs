@@ -92,7 +92,10 @@ pub struct BatchCreated {
 /// Create instances from CSV rows (`api-v1.md` §4.7 batch create): rows are validated with
 /// the create rules; names repeated in the file and names that exist are skipped; the rest
 /// are inserted in one transaction (credential ids that do not exist are not linked).
-pub async fn create_rows(svc: &Services, rows: Vec<Map<String, Value>>) -> ServiceResult<BatchCreated> {
+pub async fn create_rows(
+    svc: &Services,
+    rows: Vec<Map<String, Value>>,
+) -> ServiceResult<BatchCreated> {
     const PUB: &str = "批量创建实例失败";
     let mut errors = Vec::new();
     let mut valid = Vec::new();
@@ -128,7 +131,9 @@ pub async fn create_rows(svc: &Services, rows: Vec<Map<String, Value>>) -> Servi
         .iter()
         .filter_map(|v| v.credential_id.flatten())
         .collect();
-    let known = repo::existing_credentials(&svc.db, wanted).await.public(PUB)?;
+    let known = repo::existing_credentials(&svc.db, wanted)
+        .await
+        .public(PUB)?;
     let new: Vec<NewInstance> = valid
         .iter()
         .map(|v| NewInstance {
@@ -210,7 +215,8 @@ pub fn read_batch_delete(body: &Body) -> Result<(Vec<i64>, bool), AppError> {
     };
     let mut ids: Vec<i64> = Vec::new();
     for v in raw {
-        let n = wf_domain::body::int_value(v).ok_or_else(|| AppError::validation("实例ID列表无效"))?;
+        let n =
+            wf_domain::body::int_value(v).ok_or_else(|| AppError::validation("实例ID列表无效"))?;
         if !ids.contains(&n) {
             ids.push(n);
         }
@@ -230,7 +236,11 @@ pub async fn batch_delete(svc: &Services, ids: &[i64], hard: bool) -> ServiceRes
     let found_set: BTreeSet<i64> = found.iter().map(|i| i64::from(*i)).collect();
     let mut out = BatchDeleted {
         deleted_count: found.len(),
-        missing_instance_ids: ids.iter().copied().filter(|i| !found_set.contains(i)).collect(),
+        missing_instance_ids: ids
+            .iter()
+            .copied()
+            .filter(|i| !found_set.contains(i))
+            .collect(),
         deletion_mode: if hard { "hard" } else { "soft" },
         ..Default::default()
     };
@@ -243,7 +253,9 @@ pub async fn batch_delete(svc: &Services, ids: &[i64], hard: bool) -> ServiceRes
             out.set(counter, n);
         }
     } else {
-        repo::soft_delete_many(&txn, found.clone()).await.public(PUB)?;
+        repo::soft_delete_many(&txn, found.clone())
+            .await
+            .public(PUB)?;
     }
     txn.commit().await.public(PUB)?;
     svc.changed(Change::InstancesRemoved(found)).await;
@@ -304,7 +316,10 @@ pub async fn statistics(svc: &Services) -> ServiceResult<InstanceStatistics> {
         db_types_count: types.len(),
         db_type_stats: types
             .into_iter()
-            .map(|r| DbTypeCount { db_type: r.key, count: r.n })
+            .map(|r| DbTypeCount {
+                db_type: r.key,
+                count: r.n,
+            })
             .collect(),
         port_stats: ports
             .into_iter()

@@ -9,7 +9,9 @@ use wf_domain::body::sanitize;
 use wf_domain::db_type::DbType;
 use wf_domain::{AppError, Body, BodyKind, InstanceStatus, password, time};
 use wf_store::entity::instance;
-use wf_store::repo::instances::{self as repo, InstanceChanges, InstanceFilter, InstanceSort, NewInstance};
+use wf_store::repo::instances::{
+    self as repo, InstanceChanges, InstanceFilter, InstanceSort, NewInstance,
+};
 use wf_store::repo::{credentials as credential_repo, tags as tag_repo};
 
 use crate::context::{Change, Services};
@@ -159,19 +161,24 @@ pub struct InstanceData {
 }
 
 /// Build the detail object (tags and credential looked up).
-pub async fn view(svc: &Services, i: &instance::Model) -> Result<InstanceView, wf_store::StoreError> {
+pub async fn view(
+    svc: &Services,
+    i: &instance::Model,
+) -> Result<InstanceView, wf_store::StoreError> {
     let tags = tag_repo::of_instances(&svc.db, &[i.id])
         .await?
         .remove(&i.id)
         .unwrap_or_default();
     let credential = match i.credential_id {
-        Some(cid) => credential_repo::find(&svc.db, cid).await?.map(|c| CredentialBrief {
-            id: c.id,
-            name: c.name,
-            username: c.username,
-            password: password::mask(&c.password),
-            credential_type: c.credential_type,
-        }),
+        Some(cid) => credential_repo::find(&svc.db, cid)
+            .await?
+            .map(|c| CredentialBrief {
+                id: c.id,
+                name: c.name,
+                username: c.username,
+                password: password::mask(&c.password),
+                credential_type: c.credential_type,
+            }),
         None => None,
     };
     Ok(InstanceView {
@@ -322,7 +329,10 @@ pub fn read_input(body: &Body, update: bool) -> Result<InstanceInput, AppError> 
             missing.join(", ")
         )));
     }
-    require_strings(body, &["name", "db_type", "host", "database_name", "description"])?;
+    require_strings(
+        body,
+        &["name", "db_type", "host", "database_name", "description"],
+    )?;
     let name = clean(&body.text("name").unwrap_or_default());
     if name.chars().count() > 100 {
         return Err(AppError::validation("实例名称长度不能超过100个字符"));
@@ -414,7 +424,11 @@ pub fn read_input(body: &Body, update: bool) -> Result<InstanceInput, AppError> 
     })
 }
 
-async fn check_refs(svc: &Services, input: &InstanceInput, except: Option<i32>) -> ServiceResult<()> {
+async fn check_refs(
+    svc: &Services,
+    input: &InstanceInput,
+    except: Option<i32>,
+) -> ServiceResult<()> {
     if let Some(Some(cid)) = input.credential_id
         && credential_repo::find(&svc.db, cid).await?.is_none()
     {
@@ -452,7 +466,9 @@ pub async fn create(svc: &Services, body: &Body) -> ServiceResult<InstanceView> 
         AppError::conflict("实例名称已存在"),
         PUB,
     )?;
-    repo::replace_tags(&txn, inst.id, &input.tag_names).await.public(PUB)?;
+    repo::replace_tags(&txn, inst.id, &input.tag_names)
+        .await
+        .public(PUB)?;
     txn.commit().await.public(PUB)?;
     svc.changed(Change::Instances).await;
     view(svc, &inst).await.public(PUB)
@@ -505,7 +521,9 @@ pub async fn update(svc: &Services, id: Option<i32>, body: &Body) -> ServiceResu
         AppError::conflict("实例名称已存在"),
         PUB,
     )?;
-    repo::replace_tags(&txn, inst.id, &input.tag_names).await.public(PUB)?;
+    repo::replace_tags(&txn, inst.id, &input.tag_names)
+        .await
+        .public(PUB)?;
     txn.commit().await.public(PUB)?;
     svc.changed(Change::Instances).await;
     view(svc, &inst).await.public(PUB)
@@ -531,7 +549,9 @@ pub async fn soft_delete(svc: &Services, id: Option<i32>) -> ServiceResult<SoftD
         Some(d) => d,
         None => {
             let now = chrono::Utc::now();
-            repo::set_deleted(&svc.db, inst, Some(now)).await.public(PUB)?;
+            repo::set_deleted(&svc.db, inst, Some(now))
+                .await
+                .public(PUB)?;
             svc.changed(Change::Instances).await;
             now
         }
@@ -569,8 +589,14 @@ mod tests {
         assert!(!host_ok("-bad.example"));
         assert!(!host_ok("a..b"));
         assert_eq!(parse_port(&json!("5432")).unwrap(), 5432);
-        assert_eq!(parse_port(&json!(1.5)).unwrap_err().message, "端口号格式不正确");
-        assert_eq!(parse_port(&json!("x")).unwrap_err().message, "端口号必须是整数");
+        assert_eq!(
+            parse_port(&json!(1.5)).unwrap_err().message,
+            "端口号格式不正确"
+        );
+        assert_eq!(
+            parse_port(&json!("x")).unwrap_err().message,
+            "端口号必须是整数"
+        );
         assert_eq!(
             parse_port(&json!(70000)).unwrap_err().message,
             "端口号必须在1-65535之间"
@@ -578,8 +604,11 @@ mod tests {
         assert!(name_ok("生产库_01-a"));
         assert!(!name_ok("a b"));
         let body = |v: Value| Body::json(v.as_object().unwrap().clone());
-        let e = read_input(&body(json!({"name": 123, "db_type": "mysql", "host": "h", "port": 1})), false)
-            .unwrap_err();
+        let e = read_input(
+            &body(json!({"name": 123, "db_type": "mysql", "host": "h", "port": 1})),
+            false,
+        )
+        .unwrap_err();
         assert_eq!((e.status, e.message.as_str()), (400, "name 必须是字符串"));
         let e = read_input(&body(json!({"name": "a", "db_type": "mysql", "host": "h", "port": 1, "description": ["x"]})), false)
             .unwrap_err();

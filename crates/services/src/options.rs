@@ -23,7 +23,10 @@ pub struct InstanceOption {
 }
 
 /// `GET /common/instances/options`: active instances by name.
-pub async fn instances(svc: &Services, db_type: Option<&str>) -> ServiceResult<Vec<InstanceOption>> {
+pub async fn instances(
+    svc: &Services,
+    db_type: Option<&str>,
+) -> ServiceResult<Vec<InstanceOption>> {
     Ok(instance_repo::active_options(&svc.db, db_type)
         .await
         .public("加载实例选项失败")?
@@ -60,7 +63,12 @@ pub struct DatabaseOptions {
 }
 
 /// `GET /common/databases/options`: one instance's inventory databases by name.
-pub async fn databases(svc: &Services, instance_id: i64, limit: u64, offset: u64) -> ServiceResult<DatabaseOptions> {
+pub async fn databases(
+    svc: &Services,
+    instance_id: i64,
+    limit: u64,
+    offset: u64,
+) -> ServiceResult<DatabaseOptions> {
     const PUB: &str = "获取实例数据库列表失败";
     let found = match i32::try_from(instance_id) {
         Ok(id) => instance_repo::find(&svc.db, id).await.public(PUB)?,
@@ -131,13 +139,21 @@ pub const EXPORT_HEADER: [&str; 14] = [
 
 /// Rows of the instance export: every instance (inactive and soft-deleted included) by id,
 /// optionally filtered; times in Asia/Shanghai.
-pub async fn export_rows(svc: &Services, search: Option<&str>, db_type: Option<&str>) -> ServiceResult<Vec<Vec<String>>> {
+pub async fn export_rows(
+    svc: &Services,
+    search: Option<&str>,
+    db_type: Option<&str>,
+) -> ServiceResult<Vec<Vec<String>>> {
     const PUB: &str = "导出实例失败";
-    let rows = instance_repo::all_by_id(&svc.db, search, db_type).await.public(PUB)?;
+    let rows = instance_repo::all_by_id(&svc.db, search, db_type)
+        .await
+        .public(PUB)?;
     let tags = tag_repo::of_instances(&svc.db, &rows.iter().map(|i| i.id).collect::<Vec<_>>())
         .await
         .public(PUB)?;
-    let disp = |d: Option<&chrono::DateTime<chrono::Utc>>| d.map(|d| time::china_display(Some(d))).unwrap_or_default();
+    let disp = |d: Option<&chrono::DateTime<chrono::Utc>>| {
+        d.map(|d| time::china_display(Some(d))).unwrap_or_default()
+    };
     Ok(rows
         .iter()
         .map(|i| {
@@ -149,7 +165,12 @@ pub async fn export_rows(svc: &Services, search: Option<&str>, db_type: Option<&
                 i.port.to_string(),
                 i.database_name.clone().unwrap_or_default(),
                 tags.get(&i.id)
-                    .map(|ts| ts.iter().map(|t| t.display_name.clone()).collect::<Vec<_>>().join(","))
+                    .map(|ts| {
+                        ts.iter()
+                            .map(|t| t.display_name.clone())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
                     .unwrap_or_default(),
                 if i.is_active { "启用" } else { "停用" }.to_string(),
                 i.description.clone().unwrap_or_default(),
@@ -168,17 +189,27 @@ async fn existing_instance(svc: &Services, id: i64, public: &'static str) -> Ser
         Ok(i) => instance_repo::find(&svc.db, i).await.public(public)?,
         Err(_) => None,
     };
-    Ok(found.ok_or_else(|| ServiceError::not_found("实例不存在"))?.id)
+    Ok(found
+        .ok_or_else(|| ServiceError::not_found("实例不存在"))?
+        .id)
 }
 
 /// `POST /cache/clear/user`: the cached data of one account of one instance.
-pub async fn clear_account_cache(svc: &Services, instance_id: i64, username: &str) -> ServiceResult<()> {
+pub async fn clear_account_cache(
+    svc: &Services,
+    instance_id: i64,
+    username: &str,
+) -> ServiceResult<()> {
     let id = existing_instance(svc, instance_id, "清除用户缓存失败").await?;
     svc.cache
         .invalidate_prefix(&account_prefix(id, username))
         .await
         .map(|_| ())
-        .map_err(|e| wf_domain::AppError::conflict("用户缓存清除失败").with_cause(e).into())
+        .map_err(|e| {
+            wf_domain::AppError::conflict("用户缓存清除失败")
+                .with_cause(e)
+                .into()
+        })
 }
 
 /// `POST /cache/clear/instance`: the cached data of one instance.
@@ -188,13 +219,19 @@ pub async fn clear_instance_cache(svc: &Services, instance_id: i64) -> ServiceRe
         .invalidate_prefix(&instance_prefix(id))
         .await
         .map(|_| ())
-        .map_err(|e| wf_domain::AppError::conflict("实例缓存清除失败").with_cause(e).into())
+        .map_err(|e| {
+            wf_domain::AppError::conflict("实例缓存清除失败")
+                .with_cause(e)
+                .into()
+        })
 }
 
 /// `POST /cache/clear/all`: the cached data of every active instance; returns how many were
 /// cleared (failures are logged and skipped).
 pub async fn clear_all_caches(svc: &Services) -> ServiceResult<usize> {
-    let ids = instance_repo::active_ids(&svc.db).await.public("清除所有缓存失败")?;
+    let ids = instance_repo::active_ids(&svc.db)
+        .await
+        .public("清除所有缓存失败")?;
     let mut cleared = 0;
     for id in ids {
         match svc.cache.invalidate_prefix(&instance_prefix(id)).await {

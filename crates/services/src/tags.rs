@@ -94,7 +94,9 @@ fn read_input(body: &Body) -> Result<TagFields, AppError> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        return Err(AppError::validation("标签代码仅支持字母、数字、下划线或中划线"));
+        return Err(AppError::validation(
+            "标签代码仅支持字母、数字、下划线或中划线",
+        ));
     }
     for (v, max, label) in [
         (&name, 50, "标签代码"),
@@ -102,7 +104,9 @@ fn read_input(body: &Body) -> Result<TagFields, AppError> {
         (&category, 50, "分类"),
     ] {
         if v.chars().count() > max {
-            return Err(AppError::validation(format!("{label}长度不能超过{max}个字符")));
+            return Err(AppError::validation(format!(
+                "{label}长度不能超过{max}个字符"
+            )));
         }
     }
     let color = match field("color") {
@@ -329,7 +333,9 @@ async fn pairs(svc: &Services, body: &Body) -> ServiceResult<Pairs> {
     body.require_fields(true)?;
     let (instance_ids, tag_ids) = (id_list(body, "instance_ids")?, id_list(body, "tag_ids")?);
     if instance_ids.is_empty() || tag_ids.is_empty() {
-        return Err(ServiceError::validation("缺少必需字段: instance_ids, tag_ids"));
+        return Err(ServiceError::validation(
+            "缺少必需字段: instance_ids, tag_ids",
+        ));
     }
     let instances = found_instances(svc, &instance_ids).await?;
     let tags = repo::existing_ids(&svc.db, &tag_ids).await?;
@@ -359,7 +365,9 @@ pub async fn bulk_assign(svc: &Services, body: &Body) -> ServiceResult<BulkResul
     const PUB: &str = "批量分配标签失败";
     let p = pairs(svc, body).await?;
     let txn = crate::begin(svc, PUB).await?;
-    let n = repo::assign(&txn, &p.instances, &p.tags).await.public(PUB)?;
+    let n = repo::assign(&txn, &p.instances, &p.tags)
+        .await
+        .public(PUB)?;
     txn.commit().await.public(PUB)?;
     if n > 0 {
         svc.changed(Change::Instances).await;
@@ -396,7 +404,10 @@ async fn instances_only(svc: &Services, body: &Body) -> ServiceResult<(Vec<i32>,
 }
 
 /// `POST /tags/bulk/instance-tags`: the tags linked to any of the instances.
-pub async fn bulk_instance_tags(svc: &Services, body: &Body) -> ServiceResult<(Vec<TagView>, Vec<i32>)> {
+pub async fn bulk_instance_tags(
+    svc: &Services,
+    body: &Body,
+) -> ServiceResult<(Vec<TagView>, Vec<i32>)> {
     const PUB: &str = "获取实例标签失败";
     let (ids, found) = instances_only(svc, body).await?;
     let tag_ids = repo::ids_of_instances(&svc.db, found).await.public(PUB)?;

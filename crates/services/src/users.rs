@@ -43,7 +43,9 @@ pub async fn session_user(svc: &Services, uid: i32) -> ServiceResult<Option<Sess
     let u = match svc.users.get(&uid).await {
         Some(u) => Some(u),
         None => {
-            let u = repo::find(&svc.db, uid).await?.map(|m| SessionUser::from(&m));
+            let u = repo::find(&svc.db, uid)
+                .await?
+                .map(|m| SessionUser::from(&m));
             if let Some(u) = &u {
                 svc.users.insert(uid, u.clone()).await;
             }
@@ -56,7 +58,9 @@ pub async fn session_user(svc: &Services, uid: i32) -> ServiceResult<Option<Sess
 /// `POST /auth/login` credentials check: 401 `用户名或密码错误` for an unknown user or a
 /// wrong password, 403 `ACCOUNT_DISABLED` for a deactivated one; stamps `last_login`.
 pub async fn login(svc: &Services, username: &str, password: String) -> ServiceResult<SessionUser> {
-    let found = repo::by_username(&svc.db, username).await.public("登录失败")?;
+    let found = repo::by_username(&svc.db, username)
+        .await
+        .public("登录失败")?;
     let Some(u) = found else {
         return Err(AppError::authentication("用户名或密码错误").into());
     };
@@ -64,7 +68,9 @@ pub async fn login(svc: &Services, username: &str, password: String) -> ServiceR
         return Err(AppError::authentication("用户名或密码错误").into());
     }
     if !u.is_active {
-        return Err(AppError::authorization("账户已被停用").code("ACCOUNT_DISABLED").into());
+        return Err(AppError::authorization("账户已被停用")
+            .code("ACCOUNT_DISABLED")
+            .into());
     }
     let out = SessionUser::from(&u);
     repo::touch_login(&svc.db, u).await.public("登录失败")?;
@@ -106,7 +112,9 @@ pub async fn change_password(
     password::check_length(&new).map_err(|m| AppError::validation(m).code("PASSWORD_INVALID"))?;
     password::check_strength(&new).map_err(|m| AppError::validation(m).code("PASSWORD_INVALID"))?;
     let hash = svc.hash_password(new).await?;
-    let saved = repo::set_password(&svc.db, u, hash).await.public("密码修改失败")?;
+    let saved = repo::set_password(&svc.db, u, hash)
+        .await
+        .public("密码修改失败")?;
     svc.changed(Change::User(saved.id)).await;
     Ok(())
 }
@@ -235,7 +243,9 @@ fn read_input(body: &Body, current: Option<&user::Model>) -> Result<UserInput, A
         return Err(AppError::validation("用户名不能为空"));
     }
     if !username_ok(&username) {
-        return Err(AppError::validation("用户名只能包含字母、数字和下划线,长度为3-20位"));
+        return Err(AppError::validation(
+            "用户名只能包含字母、数字和下划线,长度为3-20位",
+        ));
     }
     if !Role::assignable(&role) {
         return Err(AppError::validation("角色只能是管理员或普通用户"));
@@ -264,9 +274,18 @@ pub async fn create(svc: &Services, body: &Body) -> ServiceResult<UserView> {
     if repo::username_taken(&svc.db, &input.username, None).await? {
         return Err(username_exists());
     }
-    let hash = svc.hash_password(input.password.unwrap_or_default()).await?;
+    let hash = svc
+        .hash_password(input.password.unwrap_or_default())
+        .await?;
     let u = constraint_or(
-        repo::insert(&svc.db, &input.username, &hash, &input.role, input.is_active).await,
+        repo::insert(
+            &svc.db,
+            &input.username,
+            &hash,
+            &input.role,
+            input.is_active,
+        )
+        .await,
         AppError::validation("保存失败,请稍后再试"),
         "保存失败,请稍后再试",
     )?;

@@ -36,6 +36,8 @@ enum Command {
     },
     /// Apply migrations (and create the current/next month partitions on PostgreSQL).
     Migrate,
+    /// Print the Swagger 2.0 document (`/api/v1/swagger.json`) to standard output.
+    Swagger,
     /// Create the `admin` user if missing (password from `--password`,
     /// `DEFAULT_ADMIN_PASSWORD`, or generated and printed once).
     CreateAdmin {
@@ -111,6 +113,14 @@ async fn shutdown_signal() {
 async fn main() -> anyhow::Result<()> {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
+    if let Command::Swagger = cli.command {
+        let doc = wf_api::openapi::swagger2(
+            wf_api::config::DEFAULT_APP_NAME,
+            wf_api::config::APP_VERSION,
+        );
+        println!("{}", serde_json::to_string_pretty(doc)?);
+        return Ok(());
+    }
     let mut settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -144,6 +154,7 @@ async fn main() -> anyhow::Result<()> {
             wf_store::migrate(&db).await.context("migrating")?;
             bootstrap_admin(&db, &settings, password.as_deref()).await?;
         }
+        Command::Swagger => unreachable!("handled before configuration"),
         Command::Serve { bind } => {
             wf_store::migrate(&db).await.context("migrating")?;
             bootstrap_admin(&db, &settings, None).await?;

@@ -22,7 +22,10 @@ use crate::state::AppState;
 /// Account routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/instances/{instance_id}/accounts", get(instance_accounts))
+        .route(
+            "/api/v1/instances/{instance_id}/accounts",
+            get(instance_accounts),
+        )
         .route(
             "/api/v1/instances/{instance_id}/accounts/{account_id}/permissions",
             get(instance_account_permissions),
@@ -32,14 +35,22 @@ pub fn router() -> Router<AppState> {
             get(instance_account_history),
         )
         .route("/api/v1/accounts/ledgers", get(ledgers))
-        .route("/api/v1/accounts/ledgers/{account_id}/permissions", get(ledger_permissions))
+        .route(
+            "/api/v1/accounts/ledgers/{account_id}/permissions",
+            get(ledger_permissions),
+        )
         .route("/api/v1/accounts/actions/sync", post(sync_one))
 }
 
 /// `GET /instances/{instance_id}/accounts`.
 #[utoipa::path(get, path = "/api/v1/instances/{instance_id}/accounts", tag = "instances", operation_id = "instance_accounts_list",
     params(("instance_id" = i64, Path)), responses((status = 200, body = InstanceAccountPage)))]
-pub async fn instance_accounts(State(st): State<AppState>, ctx: Ctx, id: Ids, q: Params) -> ApiResult {
+pub async fn instance_accounts(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    id: Ids,
+    q: Params,
+) -> ApiResult {
     ctx.authorize(&st, Permission::View).await?;
     let query = InstanceAccountsQuery {
         search: q.trimmed("search"),
@@ -52,7 +63,9 @@ pub async fn instance_accounts(State(st): State<AppState>, ctx: Ctx, id: Ids, q:
             "last_change_time" => AccountSort::LastChangeTime,
             _ => AccountSort::Username,
         },
-        desc: q.get("order").is_some_and(|o| o.trim().eq_ignore_ascii_case("desc")),
+        desc: q
+            .get("order")
+            .is_some_and(|o| o.trim().eq_ignore_ascii_case("desc")),
         page: q.page(),
         size: q.page_size(20, 200),
     };
@@ -64,7 +77,11 @@ pub async fn instance_accounts(State(st): State<AppState>, ctx: Ctx, id: Ids, q:
 #[utoipa::path(get, path = "/api/v1/instances/{instance_id}/accounts/{account_id}/permissions", tag = "instances",
     operation_id = "instance_account_permissions",
     params(("instance_id" = i64, Path), ("account_id" = i64, Path)), responses((status = 200, body = AccountPermissions)))]
-pub async fn instance_account_permissions(State(st): State<AppState>, ctx: Ctx, ids: Ids) -> ApiResult {
+pub async fn instance_account_permissions(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    ids: Ids,
+) -> ApiResult {
     ctx.authorize(&st, Permission::View).await?;
     let data = svc::instance_account_permissions(&st.svc, ids.one(), ids.two()).await?;
     Ok(ok("获取账户权限成功", &data))
@@ -121,7 +138,8 @@ pub async fn ledger_permissions(State(st): State<AppState>, ctx: Ctx, id: Ids) -
     request_body = crate::openapi::JsonObject,
     responses((status = 200, body = SyncResult), (status = 400, body = crate::openapi::ErrorEnvelope)))]
 pub async fn sync_one(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Update, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Update, Some(&body))
+        .await?;
     let body = body.json_only();
     body.require_object()?;
     let raw = body

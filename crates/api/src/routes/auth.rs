@@ -104,9 +104,20 @@ pub async fn csrf_token(State(st): State<AppState>, ctx: Ctx) -> Response {
     responses((status = 200, body = LoginData), (status = 401, body = crate::openapi::ErrorEnvelope)))]
 pub async fn login(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     let username = body.trimmed("username").unwrap_or_default();
-    let who = if username.is_empty() { "anonymous" } else { &username };
+    let who = if username.is_empty() {
+        "anonymous"
+    } else {
+        &username
+    };
     let (limit, window) = (st.settings.login_rate_limit, st.settings.login_rate_window);
-    rate_limit(&st, "login_attempts", &format!("{who}:{}", ctx.ip), limit, window).await?;
+    rate_limit(
+        &st,
+        "login_attempts",
+        &format!("{who}:{}", ctx.ip),
+        limit,
+        window,
+    )
+    .await?;
     ctx.csrf(&st, Some(&body))?;
     body.require_object()?;
     let pw = body.text("password").unwrap_or_default();
@@ -118,9 +129,26 @@ pub async fn login(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiRe
     ctx.session.remember(RememberAction::Set(u.id));
     let s = &st.settings;
     let data = LoginData {
-        access_token: jwt::issue(&s.jwt_secret_key, u.id, "access", s.jwt_access_expires, true),
-        refresh_token: jwt::issue(&s.jwt_secret_key, u.id, "refresh", s.jwt_refresh_expires, false),
-        user: LoginUser { id: u.id, username: u.username, role: u.role_name, is_active: u.is_active },
+        access_token: jwt::issue(
+            &s.jwt_secret_key,
+            u.id,
+            "access",
+            s.jwt_access_expires,
+            true,
+        ),
+        refresh_token: jwt::issue(
+            &s.jwt_secret_key,
+            u.id,
+            "refresh",
+            s.jwt_refresh_expires,
+            false,
+        ),
+        user: LoginUser {
+            id: u.id,
+            username: u.username,
+            role: u.role_name,
+            is_active: u.is_active,
+        },
     };
     Ok(ok("登录成功", &data))
 }
@@ -142,17 +170,34 @@ pub async fn logout(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiR
 pub async fn change_password(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
     let u = ctx.require_login(&st).await?;
     let window = st.settings.permanent_session_lifetime;
-    rate_limit(&st, "password_reset_attempts", &format!("{}:{}", u.id, ctx.ip), 3, window).await?;
+    rate_limit(
+        &st,
+        "password_reset_attempts",
+        &format!("{}:{}", u.id, ctx.ip),
+        3,
+        window,
+    )
+    .await?;
     ctx.csrf(&st, Some(&body))?;
     body.require_object()?;
-    let field = |k: &str| body.text(k).map(|s| s.trim().to_string()).unwrap_or_default();
-    let (old, new, confirm) = (field("old_password"), field("new_password"), field("confirm_password"));
+    let field = |k: &str| {
+        body.text(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let (old, new, confirm) = (
+        field("old_password"),
+        field("new_password"),
+        field("confirm_password"),
+    );
     svc::change_password(&st.svc, u.id, old, new, confirm).await?;
     Ok(ok_empty("密码修改成功"))
 }
 
 fn bearer(ctx: &Ctx) -> Option<&str> {
-    ctx.headers.get("authorization").and_then(|v| v.to_str().ok())
+    ctx.headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
 }
 
 /// `POST /auth/refresh` — refresh token in `Authorization: Bearer`.
@@ -166,8 +211,21 @@ pub async fn refresh(State(st): State<AppState>, ctx: Ctx, body: Payload) -> Api
         .parse()
         .map_err(|_| AppError::authentication("无效的令牌").code("TOKEN_INVALID"))?;
     let s = &st.settings;
-    let access_token = jwt::issue(&s.jwt_secret_key, uid, "access", s.jwt_access_expires, false);
-    Ok(ok("操作成功", &RefreshData { access_token, token_type: "Bearer", expires_in: 3600 }))
+    let access_token = jwt::issue(
+        &s.jwt_secret_key,
+        uid,
+        "access",
+        s.jwt_access_expires,
+        false,
+    );
+    Ok(ok(
+        "操作成功",
+        &RefreshData {
+            access_token,
+            token_type: "Bearer",
+            expires_in: 3600,
+        },
+    ))
 }
 
 /// `GET /auth/me` — access token in `Authorization: Bearer`.

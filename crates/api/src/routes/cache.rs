@@ -43,7 +43,12 @@ pub struct CacheCleared {
 #[utoipa::path(get, path = "/api/v1/cache/stats", tag = "cache", operation_id = "cache_stats", responses((status = 200, body = CacheStats)))]
 pub async fn stats(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
     ctx.require_login(&st).await?;
-    Ok(ok("缓存统计获取成功", &CacheStats { stats: st.svc.cache().stats().await }))
+    Ok(ok(
+        "缓存统计获取成功",
+        &CacheStats {
+            stats: st.svc.cache().stats().await,
+        },
+    ))
 }
 
 fn instance_id(body: &wf_domain::Body) -> Option<i64> {
@@ -54,7 +59,8 @@ fn instance_id(body: &wf_domain::Body) -> Option<i64> {
 #[utoipa::path(post, path = "/api/v1/cache/clear/user", tag = "cache", operation_id = "cache_clear_user",
     request_body = crate::openapi::JsonObject, responses((status = 200, body = crate::openapi::MessageEnvelope)))]
 pub async fn clear_user(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Admin, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Admin, Some(&body))
+        .await?;
     let body = body.json_only();
     body.require_object()?;
     let (Some(id), Some(username)) = (instance_id(&body), body.trimmed("username")) else {
@@ -68,7 +74,8 @@ pub async fn clear_user(State(st): State<AppState>, ctx: Ctx, body: Payload) -> 
 #[utoipa::path(post, path = "/api/v1/cache/clear/instance", tag = "cache", operation_id = "cache_clear_instance",
     request_body = crate::openapi::JsonObject, responses((status = 200, body = crate::openapi::MessageEnvelope)))]
 pub async fn clear_instance(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Admin, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Admin, Some(&body))
+        .await?;
     let body = body.json_only();
     body.require_object()?;
     let id = instance_id(&body).ok_or_else(|| AppError::validation("缺少必要参数: instance_id"))?;
@@ -80,7 +87,11 @@ pub async fn clear_instance(State(st): State<AppState>, ctx: Ctx, body: Payload)
 #[utoipa::path(post, path = "/api/v1/cache/clear/all", tag = "cache", operation_id = "cache_clear_all",
     responses((status = 200, body = CacheCleared)))]
 pub async fn clear_all(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Admin, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Admin, Some(&body))
+        .await?;
     let cleared_count = svc::clear_all_caches(&st.svc).await?;
-    Ok(ok(&format!("已清除 {cleared_count} 个实例的缓存"), &CacheCleared { cleared_count }))
+    Ok(ok(
+        &format!("已清除 {cleared_count} 个实例的缓存"),
+        &CacheCleared { cleared_count },
+    ))
 }

@@ -19,7 +19,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/common/instances/options", get(instance_options))
         .route("/api/v1/common/databases/options", get(database_options))
-        .route("/api/v1/common/database-types/options", get(database_type_options))
+        .route(
+            "/api/v1/common/database-types/options",
+            get(database_type_options),
+        )
 }
 
 /// `{instances}`.
@@ -70,5 +73,10 @@ pub async fn database_options(State(st): State<AppState>, ctx: Ctx, q: Params) -
     responses((status = 200, body = DbTypeOptions)))]
 pub async fn database_type_options(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
     ctx.authorize(&st, Permission::View).await?;
-    Ok(ok("数据库类型选项获取成功", &DbTypeOptions { options: svc::db_types() }))
+    Ok(ok(
+        "数据库类型选项获取成功",
+        &DbTypeOptions {
+            options: svc::db_types(),
+        },
+    ))
 }

@@ -23,7 +23,10 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/connections/actions/test", post(test))
-        .route("/api/v1/connections/actions/validate-params", post(validate_params))
+        .route(
+            "/api/v1/connections/actions/validate-params",
+            post(validate_params),
+        )
         .route("/api/v1/connections/actions/batch-test", post(batch_test))
         .route("/api/v1/connections/status/{instance_id}", get(status))
 }
@@ -44,7 +47,8 @@ fn failure_error(f: &TestFailure, details: bool) -> ApiError {
     request_body = crate::openapi::JsonObject,
     responses((status = 200, body = ConnectionResult), (status = 409, body = crate::openapi::ErrorEnvelope)))]
 pub async fn test(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::View, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::View, Some(&body))
+        .await?;
     let body = body.json_only();
     body.require_fields(false)?;
     let (target, message) = match body.get("instance_id") {
@@ -52,7 +56,10 @@ pub async fn test(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiRes
         Some(v) if v.is_null() => return Err(AppError::validation("instance_id 不能为空").into()),
         Some(v) => {
             let id = int_value(v).ok_or_else(|| AppError::validation("instance_id 必须是整数"))?;
-            (TestTarget::Instance(i32::try_from(id).ok()), "实例连接测试成功")
+            (
+                TestTarget::Instance(i32::try_from(id).ok()),
+                "实例连接测试成功",
+            )
         }
     };
     match svc::test(&st.svc, target, &body).await? {
@@ -69,7 +76,8 @@ pub async fn test(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiRes
     operation_id = "connections_validate_params", request_body = crate::openapi::JsonObject,
     responses((status = 200, body = crate::openapi::MessageEnvelope)))]
 pub async fn validate_params(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::View, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::View, Some(&body))
+        .await?;
     let body = body.json_only();
     body.require_fields(false)?;
     svc::check_params(&st.svc, &body, &["db_type", "port"]).await?;
@@ -82,7 +90,8 @@ pub async fn validate_params(State(st): State<AppState>, ctx: Ctx, body: Payload
     operation_id = "connections_batch_test", request_body = crate::openapi::JsonObject,
     responses((status = 200, body = BatchTestResult)))]
 pub async fn batch_test(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::View, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::View, Some(&body))
+        .await?;
     let ids = svc::read_batch_ids(&body.json_only())?;
     Ok(ok("批量连接测试完成", &svc::batch_test(&st.svc, ids).await))
 }
@@ -93,5 +102,8 @@ pub async fn batch_test(State(st): State<AppState>, ctx: Ctx, body: Payload) -> 
     responses((status = 200, body = ConnectionStatus)))]
 pub async fn status(State(st): State<AppState>, ctx: Ctx, id: Ids) -> ApiResult {
     ctx.authorize(&st, Permission::View).await?;
-    Ok(ok("获取连接状态成功", &svc::status(&st.svc, id.one()).await?))
+    Ok(ok(
+        "获取连接状态成功",
+        &svc::status(&st.svc, id.one()).await?,
+    ))
 }

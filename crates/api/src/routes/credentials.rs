@@ -21,7 +21,10 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/credentials", get(list).post(create))
-        .route("/api/v1/credentials/{credential_id}", get(detail).put(update))
+        .route(
+            "/api/v1/credentials/{credential_id}",
+            get(detail).put(update),
+        )
         .route("/api/v1/credentials/{credential_id}/delete", post(delete))
 }
 
@@ -59,7 +62,15 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
         "instance_count" => CredentialSort::InstanceCount,
         _ => CredentialSort::CreatedAt,
     };
-    let page = svc::list(&st.svc, &f, sort, q.desc(true), q.page(), q.page_size(20, 200)).await?;
+    let page = svc::list(
+        &st.svc,
+        &f,
+        sort,
+        q.desc(true),
+        q.page(),
+        q.page_size(20, 200),
+    )
+    .await?;
     Ok(ok("操作成功", &page))
 }
 
@@ -67,7 +78,8 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
 #[utoipa::path(post, path = "/api/v1/credentials", tag = "credentials", operation_id = "credentials_create",
     request_body = crate::openapi::JsonObject, responses((status = 201, body = CredentialData)))]
 pub async fn create(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Create, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Create, Some(&body))
+        .await?;
     let credential = svc::create(&st.svc, &body.json_only()).await?;
     Ok(created("数据保存成功", &CredentialData { credential }))
 }
@@ -86,7 +98,8 @@ pub async fn detail(State(st): State<AppState>, ctx: Ctx, id: Ids) -> ApiResult 
     params(("credential_id" = i64, Path)), request_body = crate::openapi::JsonObject,
     responses((status = 200, body = CredentialData)))]
 pub async fn update(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Update, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Update, Some(&body))
+        .await?;
     let credential = svc::update(&st.svc, id.one(), &body.json_only()).await?;
     Ok(ok("数据更新成功", &CredentialData { credential }))
 }
@@ -96,7 +109,8 @@ pub async fn update(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload
 #[utoipa::path(post, path = "/api/v1/credentials/{credential_id}/delete", tag = "credentials", operation_id = "credentials_delete",
     params(("credential_id" = i64, Path)), responses((status = 200, body = CredentialDeleted)))]
 pub async fn delete(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Delete, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Delete, Some(&body))
+        .await?;
     let credential_id = svc::delete(&st.svc, id.one()).await?;
     Ok(ok("数据删除成功", &CredentialDeleted { credential_id }))
 }

@@ -59,7 +59,7 @@ pub fn csv_download(filename: &str, body: Vec<u8>) -> Response {
 
 /// `GET /files/instance-export` — every instance (inactive and soft-deleted included), by id.
 #[utoipa::path(get, path = "/api/v1/files/instance-export", tag = "files", operation_id = "files_instance_export",
-    responses((status = 200, description = "CSV file", content_type = "text/csv")))]
+    responses((status = 200, description = "CSV file (UTF-8, CRLF)", body = String, content_type = "text/csv")))]
 pub async fn instance_export(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult {
     ctx.authorize(&st, Permission::View).await?;
     let (search, db_type) = (q.trimmed("search"), q.trimmed("db_type"));
@@ -74,7 +74,7 @@ pub async fn instance_export(State(st): State<AppState>, ctx: Ctx, q: Params) ->
 
 /// `GET /files/template-download` — the CSV import template.
 #[utoipa::path(get, path = "/api/v1/files/template-download", tag = "files", operation_id = "files_template_download",
-    responses((status = 200, description = "CSV file", content_type = "text/csv")))]
+    responses((status = 200, description = "CSV file (UTF-8, CRLF)", body = String, content_type = "text/csv")))]
 pub async fn template_download(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
     ctx.authorize(&st, Permission::View).await?;
     let body = "name,db_type,host,port,database_name,description,credential_id\r\ndemo-mysql-01,mysql,10.10.10.10,3306,inventory,example instance,123\r\n";

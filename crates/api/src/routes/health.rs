@@ -26,7 +26,12 @@ pub fn router() -> Router<AppState> {
 /// `"<d>天 <h>小时 <m>分钟"` since process start.
 fn uptime(st: &AppState) -> String {
     let s = st.started_at.elapsed().as_secs();
-    format!("{}天 {}小时 {}分钟", s / 86400, (s % 86400) / 3600, (s % 3600) / 60)
+    format!(
+        "{}天 {}小时 {}分钟",
+        s / 86400,
+        (s % 86400) / 3600,
+        (s % 3600) / 60
+    )
 }
 
 fn china_now() -> String {
@@ -106,11 +111,21 @@ pub async fn ping() -> Response {
 #[utoipa::path(get, path = "/api/v1/health/basic", tag = "health", operation_id = "health_basic", responses((status = 200, body = BasicHealth)))]
 pub async fn basic() -> Response {
     let timestamp = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
-    ok("服务运行正常", &BasicHealth { status: "healthy", timestamp, version: "1.0.7" })
+    ok(
+        "服务运行正常",
+        &BasicHealth {
+            status: "healthy",
+            timestamp,
+            version: "1.0.7",
+        },
+    )
 }
 
 async fn probe(st: &AppState) -> (bool, bool) {
-    (wf_services::options::store_healthy(&st.svc).await, st.cache_healthy().await)
+    (
+        wf_services::options::store_healthy(&st.svc).await,
+        st.cache_healthy().await,
+    )
 }
 
 fn overall(db: bool, cache: bool) -> &'static str {
@@ -141,9 +156,18 @@ pub async fn detailed(State(st): State<AppState>) -> Response {
         timestamp: china_now(),
         version: "1.0.7",
         components: Components {
-            database: Component { healthy: db, status: state(db) },
-            cache: Component { healthy: cache, status: state(cache) },
-            system: Component { healthy: true, status: "ok" },
+            database: Component {
+                healthy: db,
+                status: state(db),
+            },
+            cache: Component {
+                healthy: cache,
+                status: state(cache),
+            },
+            system: Component {
+                healthy: true,
+                status: "ok",
+            },
         },
     };
     ok("操作成功", &data)
@@ -154,12 +178,21 @@ pub async fn detailed(State(st): State<AppState>) -> Response {
 pub async fn cache(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
     ctx.require_login(&st).await?;
     let healthy = st.cache_healthy().await;
-    Ok(ok("缓存健康检查成功", &Component { healthy, status: state(healthy) }))
+    Ok(ok(
+        "缓存健康检查成功",
+        &Component {
+            healthy,
+            status: state(healthy),
+        },
+    ))
 }
 
 /// `GET /admin/app-info`.
 #[utoipa::path(get, path = "/api/v1/admin/app-info", tag = "admin", operation_id = "admin_app_info", responses((status = 200, body = AppInfo)))]
 pub async fn app_info(State(st): State<AppState>) -> Response {
-    let data = AppInfo { app_name: st.settings.app_name.clone(), app_version: st.settings.app_version.clone() };
+    let data = AppInfo {
+        app_name: st.settings.app_name.clone(),
+        app_version: st.settings.app_version.clone(),
+    };
     ok("获取应用信息成功", &data)
 }

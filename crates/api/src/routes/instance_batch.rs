@@ -28,11 +28,13 @@ async fn parts_of(st: &AppState, req: Request) -> Result<Vec<crate::payload::Par
     let body = axum::body::to_bytes(req.into_body(), st.settings.max_content_length)
         .await
         .map_err(|_| ApiError(AppError::framework(413, wf_domain::error::MSG_TOO_LARGE)))?;
-    Ok(if ct.to_ascii_lowercase().starts_with("multipart/form-data") {
-        multipart_parts(&ct, body)
-    } else {
-        Vec::new()
-    })
+    Ok(
+        if ct.to_ascii_lowercase().starts_with("multipart/form-data") {
+            multipart_parts(&ct, body)
+        } else {
+            Vec::new()
+        },
+    )
 }
 
 /// `POST /instances/batch-create` — multipart `file` (CSV).
@@ -43,24 +45,44 @@ pub async fn batch_create(State(st): State<AppState>, ctx: Ctx, req: Request) ->
     let fields: Map<String, Value> = parts
         .iter()
         .filter(|p| p.filename.is_none())
-        .map(|p| (p.name.clone(), Value::String(String::from_utf8_lossy(&p.data).into_owned())))
+        .map(|p| {
+            (
+                p.name.clone(),
+                Value::String(String::from_utf8_lossy(&p.data).into_owned()),
+            )
+        })
         .collect();
-    let form = Payload(Body { map: fields, kind: BodyKind::Form, not_object: false, empty: false });
-    ctx.authorize_write(&st, Permission::Create, Some(&form)).await?;
+    let form = Payload(Body {
+        map: fields,
+        kind: BodyKind::Form,
+        not_object: false,
+        empty: false,
+    });
+    ctx.authorize_write(&st, Permission::Create, Some(&form))
+        .await?;
     let file = parts
         .iter()
-        .find(|p| p.name == "file" && p.filename.as_deref().is_some_and(|f| f.to_lowercase().ends_with(".csv")))
+        .find(|p| {
+            p.name == "file"
+                && p.filename
+                    .as_deref()
+                    .is_some_and(|f| f.to_lowercase().ends_with(".csv"))
+        })
         .ok_or_else(svc::no_csv)?;
     let rows = svc::parse_csv(&file.data)?;
     let result = svc::create_rows(&st.svc, rows).await?;
-    Ok(ok(&format!("成功创建 {} 个实例", result.created_count), &result))
+    Ok(ok(
+        &format!("成功创建 {} 个实例", result.created_count),
+        &result,
+    ))
 }
 
 /// `POST /instances/batch-delete` — soft (default) or hard.
 #[utoipa::path(post, path = "/api/v1/instances/batch-delete", tag = "instances", operation_id = "instances_batch_delete",
     request_body = crate::openapi::JsonObject, responses((status = 200, body = BatchDeleted)))]
 pub async fn batch_delete(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Delete, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Delete, Some(&body))
+        .await?;
     let (ids, hard) = svc::read_batch_delete(&body.json_only())?;
     let result = svc::batch_delete(&st.svc, &ids, hard).await?;
     let n = result.deleted_count;

@@ -59,7 +59,8 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
 #[utoipa::path(post, path = "/api/v1/instances", tag = "instances", operation_id = "instances_create",
     request_body = crate::openapi::JsonObject, responses((status = 201, body = InstanceData)))]
 pub async fn create(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Create, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Create, Some(&body))
+        .await?;
     let instance = svc::create(&st.svc, &body).await?;
     Ok(created("实例创建成功", &InstanceData { instance }))
 }
@@ -78,7 +79,8 @@ pub async fn detail(State(st): State<AppState>, ctx: Ctx, id: Ids) -> ApiResult 
     params(("instance_id" = i64, Path)), request_body = crate::openapi::JsonObject,
     responses((status = 200, body = InstanceData)))]
 pub async fn update(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Update, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Update, Some(&body))
+        .await?;
     let instance = svc::update(&st.svc, id.one(), &body).await?;
     Ok(ok("实例更新成功", &InstanceData { instance }))
 }
@@ -87,7 +89,8 @@ pub async fn update(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload
 #[utoipa::path(post, path = "/api/v1/instances/{instance_id}/delete", tag = "instances", operation_id = "instances_delete",
     params(("instance_id" = i64, Path)), responses((status = 200, body = SoftDeleted)))]
 pub async fn delete(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Delete, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Delete, Some(&body))
+        .await?;
     let deleted = svc::soft_delete(&st.svc, id.one()).await?;
     Ok(ok("实例已移入回收站", &deleted))
 }
@@ -96,7 +99,8 @@ pub async fn delete(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload
 #[utoipa::path(post, path = "/api/v1/instances/{instance_id}/restore", tag = "instances", operation_id = "instances_restore",
     params(("instance_id" = i64, Path)), responses((status = 200, body = InstanceData)))]
 pub async fn restore(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Update, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Update, Some(&body))
+        .await?;
     let (instance, restored) = svc::restore(&st.svc, id.one()).await?;
     let message = if restored {
         "实例恢复成功"

@@ -67,7 +67,11 @@ impl Params {
     }
     /// `order=asc|desc` (case-insensitive) → descending?; anything else → `default_desc`.
     pub fn desc(&self, default_desc: bool) -> bool {
-        match self.get("order").map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        match self
+            .get("order")
+            .map(|s| s.trim().to_ascii_lowercase())
+            .as_deref()
+        {
             Some("asc") => false,
             Some("desc") => true,
             _ => default_desc,

@@ -120,7 +120,8 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
 #[utoipa::path(post, path = "/api/v1/tags", tag = "tags", operation_id = "tags_create", request_body = crate::openapi::JsonObject,
     responses((status = 201, body = TagData)))]
 pub async fn create(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Create, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Create, Some(&body))
+        .await?;
     let tag = svc::create(&st.svc, &body).await?;
     Ok(created("标签创建成功", &TagData { tag }))
 }
@@ -139,7 +140,10 @@ pub async fn options(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResu
     responses((status = 200, body = TagCategories)))]
 pub async fn categories(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
     ctx.authorize(&st, Permission::View).await?;
-    let categories = CATEGORIES.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let categories = CATEGORIES
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     Ok(ok("操作成功", &TagCategories { categories }))
 }
 
@@ -165,7 +169,8 @@ pub async fn detail(State(st): State<AppState>, ctx: Ctx, id: Ids) -> ApiResult 
 #[utoipa::path(put, path = "/api/v1/tags/{tag_id}", tag = "tags", operation_id = "tags_update",
     params(("tag_id" = i64, Path)), request_body = crate::openapi::JsonObject, responses((status = 200, body = TagData)))]
 pub async fn update(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Update, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Update, Some(&body))
+        .await?;
     let tag = svc::update(&st.svc, id.one(), &body).await?;
     Ok(ok("标签更新成功", &TagData { tag }))
 }
@@ -174,7 +179,8 @@ pub async fn update(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload
 #[utoipa::path(post, path = "/api/v1/tags/{tag_id}/delete", tag = "tags", operation_id = "tags_delete",
     params(("tag_id" = i64, Path)), responses((status = 200, body = TagDeleted)))]
 pub async fn delete(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Delete, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Delete, Some(&body))
+        .await?;
     let tag_id = svc::delete(&st.svc, id.one()).await?;
     Ok(ok("标签删除成功", &TagDeleted { tag_id }))
 }
@@ -184,7 +190,8 @@ pub async fn delete(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload
     request_body = crate::openapi::JsonObject,
     responses((status = 200, body = TagBatchDeleted), (status = 207, body = TagBatchDeleted)))]
 pub async fn batch_delete(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Delete, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Delete, Some(&body))
+        .await?;
     let results = svc::batch_delete(&st.svc, &body.json_only()).await?;
     let all_deleted = results.iter().all(|r| r.status == "deleted");
     let data = TagBatchDeleted { results };
@@ -210,7 +217,11 @@ pub async fn bulk_instances(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
 pub async fn bulk_tags(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
     ctx.authorize(&st, Permission::View).await?;
     let tags = svc::all(&st.svc).await?;
-    let data = BulkTags { tags, category_names: svc::category_names(), instance_ids: None };
+    let data = BulkTags {
+        tags,
+        category_names: svc::category_names(),
+        instance_ids: None,
+    };
     Ok(ok("操作成功", &data))
 }
 
@@ -218,10 +229,15 @@ pub async fn bulk_tags(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
 #[utoipa::path(post, path = "/api/v1/tags/bulk/assign", tag = "tags_bulk", operation_id = "tags_bulk_assign",
     request_body = crate::openapi::JsonObject, responses((status = 200, body = BulkAssigned)))]
 pub async fn bulk_assign(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Create, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Create, Some(&body))
+        .await?;
     let r = svc::bulk_assign(&st.svc, &body.json_only()).await?;
     let message = format!("标签批量分配成功,共分配 {} 个标签关系", r.count);
-    let data = BulkAssigned { assigned_count: r.count, instance_ids: r.instance_ids, tag_ids: r.tag_ids };
+    let data = BulkAssigned {
+        assigned_count: r.count,
+        instance_ids: r.instance_ids,
+        tag_ids: r.tag_ids,
+    };
     Ok(ok(&message, &data))
 }
 
@@ -229,10 +245,15 @@ pub async fn bulk_assign(State(st): State<AppState>, ctx: Ctx, body: Payload) ->
 #[utoipa::path(post, path = "/api/v1/tags/bulk/remove", tag = "tags_bulk", operation_id = "tags_bulk_remove",
     request_body = crate::openapi::JsonObject, responses((status = 200, body = BulkRemoved)))]
 pub async fn bulk_remove(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Create, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Create, Some(&body))
+        .await?;
     let r = svc::bulk_remove(&st.svc, &body.json_only()).await?;
     let message = format!("标签批量移除成功,共移除 {} 个标签关系", r.count);
-    let data = BulkRemoved { removed_count: r.count, instance_ids: r.instance_ids, tag_ids: Some(r.tag_ids) };
+    let data = BulkRemoved {
+        removed_count: r.count,
+        instance_ids: r.instance_ids,
+        tag_ids: Some(r.tag_ids),
+    };
     Ok(ok(&message, &data))
 }
 
@@ -240,9 +261,14 @@ pub async fn bulk_remove(State(st): State<AppState>, ctx: Ctx, body: Payload) ->
 #[utoipa::path(post, path = "/api/v1/tags/bulk/instance-tags", tag = "tags_bulk", operation_id = "tags_bulk_instance_tags",
     request_body = crate::openapi::JsonObject, responses((status = 200, body = BulkTags)))]
 pub async fn bulk_instance_tags(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::View, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::View, Some(&body))
+        .await?;
     let (tags, ids) = svc::bulk_instance_tags(&st.svc, &body.json_only()).await?;
-    let data = BulkTags { tags, category_names: svc::category_names(), instance_ids: Some(ids) };
+    let data = BulkTags {
+        tags,
+        category_names: svc::category_names(),
+        instance_ids: Some(ids),
+    };
     Ok(ok("操作成功", &data))
 }
 
@@ -250,8 +276,13 @@ pub async fn bulk_instance_tags(State(st): State<AppState>, ctx: Ctx, body: Payl
 #[utoipa::path(post, path = "/api/v1/tags/bulk/remove-all", tag = "tags_bulk", operation_id = "tags_bulk_remove_all",
     request_body = crate::openapi::JsonObject, responses((status = 200, body = BulkRemoved)))]
 pub async fn bulk_remove_all(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Create, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Create, Some(&body))
+        .await?;
     let (n, instance_ids) = svc::bulk_remove_all(&st.svc, &body.json_only()).await?;
-    let data = BulkRemoved { removed_count: n, instance_ids, tag_ids: None };
+    let data = BulkRemoved {
+        removed_count: n,
+        instance_ids,
+        tag_ids: None,
+    };
     Ok(ok(&format!("批量移除成功,共移除 {n} 个标签关系"), &data))
 }

@@ -22,7 +22,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/users", get(list).post(create))
         .route("/api/v1/users/stats", get(stats))
-        .route("/api/v1/users/{user_id}", get(detail).put(update).delete(delete))
+        .route(
+            "/api/v1/users/{user_id}",
+            get(detail).put(update).delete(delete),
+        )
 }
 
 /// `{user}`.
@@ -35,7 +38,11 @@ pub struct UserData {
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", operation_id = "users_list", responses((status = 200, body = UserPage)))]
 pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult {
     ctx.authorize(&st, Permission::View).await?;
-    let f = UserFilter { search: q.trimmed("search"), role: q.trimmed("role"), active: q.status() };
+    let f = UserFilter {
+        search: q.trimmed("search"),
+        role: q.trimmed("role"),
+        active: q.status(),
+    };
     let sort = match q.sort().as_str() {
         "id" => UserSort::Id,
         "username" => UserSort::Username,
@@ -43,7 +50,9 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
         "is_active" => UserSort::IsActive,
         _ => UserSort::CreatedAt,
     };
-    let desc = !q.get("order").is_some_and(|o| o.trim().eq_ignore_ascii_case("asc"));
+    let desc = !q
+        .get("order")
+        .is_some_and(|o| o.trim().eq_ignore_ascii_case("asc"));
     let page = svc::list(&st.svc, &f, sort, desc, q.page(), q.page_size(10, 200)).await?;
     Ok(ok("获取用户列表成功", &page))
 }
@@ -52,7 +61,8 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", operation_id = "users_create", request_body = crate::openapi::JsonObject,
     responses((status = 201, body = UserData)))]
 pub async fn create(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Create, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Create, Some(&body))
+        .await?;
     let user = svc::create(&st.svc, &body).await?;
     Ok(created("用户创建成功", &UserData { user }))
 }
@@ -70,7 +80,8 @@ pub async fn detail(State(st): State<AppState>, ctx: Ctx, id: Ids) -> ApiResult 
 #[utoipa::path(put, path = "/api/v1/users/{user_id}", tag = "users", operation_id = "users_update",
     params(("user_id" = i64, Path)), request_body = crate::openapi::JsonObject, responses((status = 200, body = UserData)))]
 pub async fn update(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload) -> ApiResult {
-    ctx.authorize_write(&st, Permission::Update, Some(&body)).await?;
+    ctx.authorize_write(&st, Permission::Update, Some(&body))
+        .await?;
     let user = svc::update(&st.svc, id.one(), &body).await?;
     Ok(ok("用户更新成功", &UserData { user }))
 }
@@ -79,7 +90,9 @@ pub async fn update(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload
 #[utoipa::path(delete, path = "/api/v1/users/{user_id}", tag = "users", operation_id = "users_delete",
     params(("user_id" = i64, Path)), responses((status = 200, body = crate::openapi::MessageEnvelope)))]
 pub async fn delete(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload) -> ApiResult {
-    let me = ctx.authorize_write(&st, Permission::Delete, Some(&body)).await?;
+    let me = ctx
+        .authorize_write(&st, Permission::Delete, Some(&body))
+        .await?;
     svc::delete(&st.svc, me.id, id.one()).await?;
     Ok(ok_empty("用户删除成功"))
 }

@@ -4,8 +4,8 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use std::collections::HashMap;
 
@@ -86,7 +86,8 @@ pub async fn instance_page(
         cond = cond.add(icontains(account_permission::Column::Username, s));
     }
     if !include_deleted {
-        cond = cond.add(account_permission::Column::InstanceAccountId.in_subquery(inventory_ids(true)));
+        cond = cond
+            .add(account_permission::Column::InstanceAccountId.in_subquery(inventory_ids(true)));
     }
     account_page(db, cond, sort, desc, page_no, size).await
 }
@@ -116,14 +117,16 @@ pub async fn instance_summary(
 SUM(CASE WHEN ap.is_superuser THEN 1 ELSE 0 END) AS superuser FROM account_permission ap \
 JOIN instance_accounts ia ON ia.id = ap.instance_account_id WHERE ap.instance_id = {param}"
     );
-    Ok(AccountSummary::find_by_statement(sea_orm::Statement::from_sql_and_values(
-        backend,
-        sql,
-        [instance_id.into()],
-    ))
-    .one(db)
-    .await?
-    .unwrap_or_default())
+    Ok(
+        AccountSummary::find_by_statement(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [instance_id.into()],
+        ))
+        .one(db)
+        .await?
+        .unwrap_or_default(),
+    )
 }
 
 /// `is_active` of inventory rows by id.
@@ -220,7 +223,9 @@ pub async fn ledger_page(
         let mut sub = Query::select();
         sub.column(account_classification_assignment::Column::AccountId)
             .from(account_classification_assignment::Entity)
-            .and_where(Expr::col(account_classification_assignment::Column::ClassificationId).eq(cid))
+            .and_where(
+                Expr::col(account_classification_assignment::Column::ClassificationId).eq(cid),
+            )
             .and_where(Expr::col(account_classification_assignment::Column::IsActive).eq(true));
         cond = cond.add(C::Id.in_subquery(sub));
     }
@@ -251,7 +256,8 @@ pub async fn classifications_of(
             .from(a::Entity)
             .inner_join(
                 c::Entity,
-                Expr::col((c::Entity, c::Column::Id)).equals((a::Entity, a::Column::ClassificationId)),
+                Expr::col((c::Entity, c::Column::Id))
+                    .equals((a::Entity, a::Column::ClassificationId)),
             )
             .and_where(Expr::col((a::Entity, a::Column::IsActive)).eq(true))
             .and_where(Expr::col((a::Entity, a::Column::AccountId)).is_in(chunk.to_vec()))
@@ -272,8 +278,8 @@ pub async fn databases_of(
     limit: u64,
     offset: u64,
 ) -> Result<Paged<instance_database::Model>, DbErr> {
-    let base =
-        instance_database::Entity::find().filter(instance_database::Column::InstanceId.eq(instance_id));
+    let base = instance_database::Entity::find()
+        .filter(instance_database::Column::InstanceId.eq(instance_id));
     let total = base.clone().count(db).await?;
     let rows = base
         .order_by_asc(instance_database::Column::DatabaseName)

@@ -4,8 +4,8 @@
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
-    FromQueryResult, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::HashMap;
 
@@ -61,7 +61,9 @@ pub async fn page(
         let mut sub = Query::select();
         sub.column(instance::Column::CredentialId)
             .from(instance::Entity)
-            .and_where(Expr::col(instance::Column::Id).in_subquery(instances_with_tags(f.tags.clone())))
+            .and_where(
+                Expr::col(instance::Column::Id).in_subquery(instances_with_tags(f.tags.clone())),
+            )
             .and_where(Expr::col(instance::Column::CredentialId).is_not_null());
         cond = cond.add(C::Id.in_subquery(sub));
     }

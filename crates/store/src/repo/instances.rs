@@ -6,9 +6,8 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Order, Query, QueryStatementBuilder, SimpleExpr,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
-    Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
 };
 use std::collections::BTreeSet;
 
@@ -184,12 +183,18 @@ pub async fn page(
             Expr::cust(last_sync_outer.clone()),
             Alias::new("last_sync_time"),
         )
-        .expr_as(Expr::col((t.clone(), Alias::new("name"))), Alias::new("tag_name"))
+        .expr_as(
+            Expr::col((t.clone(), Alias::new("name"))),
+            Alias::new("tag_name"),
+        )
         .expr_as(
             Expr::col((t.clone(), Alias::new("display_name"))),
             Alias::new("tag_display_name"),
         )
-        .expr_as(Expr::col((t.clone(), Alias::new("color"))), Alias::new("tag_color"))
+        .expr_as(
+            Expr::col((t.clone(), Alias::new("color"))),
+            Alias::new("tag_color"),
+        )
         .from_subquery(inner, page_alias.clone())
         .left_join(
             Alias::new("instance_tags"),
@@ -291,7 +296,10 @@ impl NewInstance {
 }
 
 /// Insert one instance.
-pub async fn insert(db: &impl ConnectionTrait, new: &NewInstance) -> Result<instance::Model, DbErr> {
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: &NewInstance,
+) -> Result<instance::Model, DbErr> {
     new.active_model(Utc::now()).insert(db).await
 }
 
@@ -568,12 +576,9 @@ pub async fn counters(db: &impl ConnectionTrait) -> Result<Counters, DbErr> {
 SUM(CASE WHEN deleted_at IS NULL AND is_active = true THEN 1 ELSE 0 END) AS active, \
 SUM(CASE WHEN deleted_at IS NULL AND is_active = false THEN 1 ELSE 0 END) AS disabled, \
 SUM(CASE WHEN deleted_at IS NOT NULL THEN 1 ELSE 0 END) AS deleted FROM instances";
-    let row = CounterRow::find_by_statement(Statement::from_string(
-        db.get_database_backend(),
-        sql,
-    ))
-    .one(db)
-    .await?;
+    let row = CounterRow::find_by_statement(Statement::from_string(db.get_database_backend(), sql))
+        .one(db)
+        .await?;
     Ok(row
         .map(|r| Counters {
             total: r.total as u64,

@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
-    FromQueryResult, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -150,8 +150,7 @@ pub async fn name_taken(
     name: &str,
     except: Option<i32>,
 ) -> Result<bool, DbErr> {
-    super::taken_by_other::<tag::Entity>(db, tag::Column::Name, tag::Column::Id, name, except)
-        .await
+    super::taken_by_other::<tag::Entity>(db, tag::Column::Name, tag::Column::Id, name, except).await
 }
 
 /// Tag fields written by create and update (`color`/`is_active` only when `Some`).
