@@ -628,7 +628,7 @@ async fn roles_and_permissions() {
         is_active: Set(true),
         ..Default::default()
     }
-    .insert(&*app.state.svc.store())
+    .insert(app.state.svc.store())
     .await
     .unwrap();
     let mut v = app.client();

@@ -1065,7 +1065,7 @@ async fn role_matrix_admin_user_guest_viewer() {
             is_active: Set(true),
             ..Default::default()
         }
-        .insert(&*app.state.svc.store())
+        .insert(app.state.svc.store())
         .await
         .unwrap();
     }

@@ -270,7 +270,7 @@ async fn credentials_crud_and_masking() {
     // stored encrypted with the configured key, readable by the original's format
     use sea_orm::EntityTrait;
     let row = wf_store::entity::credential::Entity::find_by_id(id as i32)
-        .one(&*app.state.svc.store())
+        .one(app.state.svc.store())
         .await
         .unwrap()
         .unwrap();
@@ -305,7 +305,7 @@ async fn credentials_crud_and_masking() {
         .ok(200, "数据更新成功");
     assert_eq!(u["credential"]["name"], "a2");
     let row2 = wf_store::entity::credential::Entity::find_by_id(id as i32)
-        .one(&*app.state.svc.store())
+        .one(app.state.svc.store())
         .await
         .unwrap()
         .unwrap();
@@ -847,7 +847,7 @@ async fn tag_names_and_tag_filters() {
             updated_at: Set(Some(chrono::Utc::now())),
             ..Default::default()
         }
-        .insert(&*app.state.svc.store())
+        .insert(app.state.svc.store())
         .await
         .unwrap();
     }
@@ -956,7 +956,7 @@ async fn instance_list_aggregates_and_last_sync_sort() {
             last_seen_date: Set(today),
             ..Default::default()
         }
-        .insert(&*app.state.svc.store())
+        .insert(app.state.svc.store())
         .await
         .unwrap();
     }
@@ -968,7 +968,7 @@ async fn instance_list_aggregates_and_last_sync_sort() {
         started_at: Set(now),
         ..Default::default()
     }
-    .insert(&*app.state.svc.store())
+    .insert(app.state.svc.store())
     .await
     .unwrap();
     let done = now - chrono::Duration::minutes(5);
@@ -980,7 +980,7 @@ async fn instance_list_aggregates_and_last_sync_sort() {
         completed_at: Set(Some(done)),
         ..Default::default()
     }
-    .insert(&*app.state.svc.store())
+    .insert(app.state.svc.store())
     .await
     .unwrap();
     let l = app

@@ -190,7 +190,7 @@ async fn postgresql_sync_end_to_end() {
         let row = wf_store::entity::account_permission::Entity::find_by_id(
             a_grant["id"].as_i64().unwrap() as i32,
         )
-        .one(&*app.state.svc.store())
+        .one(app.state.svc.store())
         .await
         .unwrap()
         .unwrap();

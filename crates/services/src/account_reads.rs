@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use utoipa::ToSchema;
 use wf_domain::{AppError, snapshot, time};
 use wf_store::entity::{account_permission, instance};
-use wf_store::repo::accounts::{self as repo, AccountSort, LedgerFilter};
+use wf_store::repo::accounts::{self as repo, AccountSort, InstanceAccountFilter, LedgerFilter};
 use wf_store::repo::{instances as instance_repo, tags as tag_repo};
 
 use crate::accounts::{self as sync, SyncError};
@@ -153,18 +153,14 @@ pub async fn instance_accounts(
 ) -> ServiceResult<InstanceAccountPage> {
     const PUB: &str = "获取实例账户数据失败";
     let inst = find_instance(svc, instance_id, false, PUB).await?;
-    let p = repo::instance_page(
-        &svc.db,
-        inst.id,
-        q.search.as_deref(),
-        q.include_deleted,
-        q.sort,
-        q.desc,
-        q.page,
-        q.size,
-    )
-    .await
-    .public(PUB)?;
+    let filter = InstanceAccountFilter {
+        instance_id: inst.id,
+        search: q.search.as_deref(),
+        include_deleted: q.include_deleted,
+    };
+    let p = repo::instance_page(&svc.db, &filter, q.sort, q.desc, q.page, q.size)
+        .await
+        .public(PUB)?;
     if q.include_permissions
         && p.rows
             .iter()

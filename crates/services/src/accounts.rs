@@ -8,15 +8,13 @@
 //! stores the bare session id (the instance id is its own column).
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use wf_domain::{diff, snapshot};
 use wf_engines::RemoteAccount;
-use wf_store::entity::{account_change_log, account_permission, instance, instance_account};
+use wf_store::entity::{account_permission, instance, instance_account};
+use wf_store::repo::account_sync::{self as repo, NewChange, NewPermission, PermissionState};
 
 use crate::CredentialCipher;
 use crate::connection::conn_params;
@@ -123,44 +121,24 @@ pub async fn sync_instance(
     Ok(outcome)
 }
 
-struct LogRow<'a> {
-    inst: &'a instance::Model,
-    username: &'a str,
-    change_type: &'a str,
-    privilege_diff: Vec<Value>,
-    other_diff: Vec<Value>,
-    message: String,
-}
-
-async fn write_log(
-    txn: &DatabaseTransaction,
-    row: LogRow<'_>,
-    session_id: Option<&str>,
-) -> Result<(), sea_orm::DbErr> {
-    account_change_log::ActiveModel {
-        instance_id: Set(row.inst.id),
-        db_type: Set(row.inst.db_type.clone()),
-        username: Set(row.username.to_string()),
-        change_type: Set(row.change_type.to_string()),
-        change_time: Set(Some(Utc::now())),
-        session_id: Set(session_id.map(String::from)),
-        status: Set(Some("success".into())),
-        message: Set(Some(row.message)),
-        privilege_diff: Set(Some(Value::Array(row.privilege_diff))),
-        other_diff: Set(Some(Value::Array(row.other_diff))),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    Ok(())
-}
-
 fn categories(snapshot: &Option<Value>) -> Value {
     snapshot
         .as_ref()
         .and_then(|s| s.get("categories"))
         .cloned()
         .unwrap_or(Value::Null)
+}
+
+/// Message of a `reactivate` change: the reappearance, then what changed meanwhile.
+fn reactivate_message(username: &str, pd: &[Value], od: &[Value]) -> String {
+    if pd.is_empty() && od.is_empty() {
+        return format!("账户 {username} 重新出现在实例中");
+    }
+    let detail = diff::message(username, diff::MODIFY_PRIVILEGE, pd, od);
+    let tail = detail
+        .strip_prefix(&format!("账户 {username} "))
+        .unwrap_or("");
+    format!("账户 {username} 重新出现在实例中;{tail}")
 }
 
 async fn apply(
@@ -172,110 +150,79 @@ async fn apply(
     let now = Utc::now();
     let db_type = inst.db_type.as_str();
     // ---- phase 1: inventory (domain.md §2.8)
-    let existing = instance_account::Entity::find()
-        .filter(instance_account::Column::InstanceId.eq(inst.id))
-        .filter(instance_account::Column::DbType.eq(db_type))
-        .all(txn)
-        .await?;
+    let (existing, perms) = repo::load(txn, inst.id, db_type).await?;
     let mut by_name: HashMap<String, instance_account::Model> = existing
         .into_iter()
         .map(|a| (a.username.clone(), a))
         .collect();
-    let perms = account_permission::Entity::find()
-        .filter(account_permission::Column::InstanceId.eq(inst.id))
-        .filter(account_permission::Column::DbType.eq(db_type))
-        .all(txn)
-        .await?;
     let mut perm_by_account: HashMap<i32, account_permission::Model> = perms
         .into_iter()
         .map(|p| (p.instance_account_id, p))
         .collect();
 
-    let (mut created, mut refreshed, mut reactivated, mut deactivated) = (0i64, 0i64, 0i64, 0i64);
-    let mut active: Vec<(i32, RemoteAccount, bool)> = Vec::new(); // (instance_account_id, account, was_reactivated)
     let total_remote = remote.len();
     let mut seen = std::collections::HashSet::new();
+    let (mut refreshed, mut reactivated, mut new_names) = (Vec::new(), Vec::new(), Vec::new());
+    // (instance_account_id — 0 until inserted, account, was_reactivated)
+    let mut active: Vec<(i32, RemoteAccount, bool)> = Vec::new();
     for mut acc in remote {
         acc.username = acc.username.trim().to_string();
         if acc.username.is_empty() || !seen.insert(acc.username.clone()) {
             continue;
         }
         match by_name.remove(&acc.username) {
-            Some(row) => {
-                let was_inactive = !row.is_active;
-                let id = row.id;
-                let mut am: instance_account::ActiveModel = row.into();
-                am.last_seen_at = Set(now);
-                am.updated_at = Set(now);
-                if was_inactive {
-                    am.is_active = Set(true);
-                    am.deleted_at = Set(None);
-                    reactivated += 1;
-                } else {
-                    refreshed += 1;
-                }
-                am.update(txn).await?;
-                active.push((id, acc, was_inactive));
-            }
-            None => {
-                let row = instance_account::ActiveModel {
-                    instance_id: Set(inst.id),
-                    username: Set(acc.username.clone()),
-                    db_type: Set(db_type.to_string()),
-                    is_active: Set(true),
-                    first_seen_at: Set(now),
-                    last_seen_at: Set(now),
-                    deleted_at: Set(None),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .insert(txn)
-                .await?;
-                created += 1;
+            Some(row) if row.is_active => {
+                refreshed.push(row.id);
                 active.push((row.id, acc, false));
             }
+            Some(row) => {
+                reactivated.push(row.id);
+                active.push((row.id, acc, true));
+            }
+            None => {
+                new_names.push(acc.username.clone());
+                active.push((0, acc, false));
+            }
         }
+    }
+    repo::mark_seen(txn, &refreshed, false, now).await?;
+    repo::mark_seen(txn, &reactivated, true, now).await?;
+    let inserted: HashMap<String, i32> =
+        repo::insert_inventory(txn, inst.id, db_type, &new_names, now)
+            .await?
+            .into_iter()
+            .collect();
+    for (id, acc, _) in active.iter_mut().filter(|(id, _, _)| *id == 0) {
+        *id = inserted
+            .get(&acc.username)
+            .copied()
+            .ok_or_else(|| SyncError::Store(sea_orm::DbErr::RecordNotInserted))?;
     }
     // rows not seen: deactivate and record a `delete` change (domain.md §13.1.3)
     let mut gone: Vec<instance_account::Model> =
         by_name.into_values().filter(|r| r.is_active).collect();
     gone.sort_by(|a, b| a.username.cmp(&b.username));
-    for row in gone {
-        let username = row.username.clone();
-        let id = row.id;
-        let mut am: instance_account::ActiveModel = row.into();
-        am.is_active = Set(false);
-        am.deleted_at = Set(Some(now));
-        am.updated_at = Set(now);
-        am.update(txn).await?;
-        deactivated += 1;
-        let old = perm_by_account.remove(&id);
+    repo::deactivate(txn, &gone.iter().map(|r| r.id).collect::<Vec<_>>(), now).await?;
+    let mut changes: Vec<NewChange> = Vec::new();
+    let mut deleted_perms = Vec::new();
+    for row in &gone {
+        let old = perm_by_account.remove(&row.id);
         let pd = diff::privilege_diff(
             &categories(&old.as_ref().and_then(|p| p.permission_snapshot.clone())),
             &Value::Null,
         );
-        if let Some(p) = old {
-            let mut am: account_permission::ActiveModel = p.into();
-            am.last_change_type = Set(Some(diff::DELETE.into()));
-            am.last_change_time = Set(Some(now));
-            am.update(txn).await?;
-        }
-        let message = format!("账户 {username} 已从实例中删除");
-        write_log(
-            txn,
-            LogRow {
-                inst,
-                username: &username,
-                change_type: diff::DELETE,
-                privilege_diff: pd,
-                other_diff: vec![],
-                message,
-            },
-            session_id,
-        )
-        .await?;
+        deleted_perms.extend(old.map(|p| p.id));
+        changes.push(NewChange {
+            username: row.username.clone(),
+            change_type: diff::DELETE.into(),
+            message: format!("账户 {} 已从实例中删除", row.username),
+            privilege_diff: pd,
+            other_diff: vec![],
+        });
     }
+    repo::mark_changed(txn, &deleted_perms, diff::DELETE, now).await?;
+    let (created, deactivated) = (new_names.len() as i64, gone.len() as i64);
+    let (refreshed, reactivated) = (refreshed.len() as i64, reactivated.len() as i64);
     let active_names: Vec<String> = active.iter().map(|(_, a, _)| a.username.clone()).collect();
     let inventory = json!({
         "status": "completed",
@@ -290,52 +237,44 @@ async fn apply(
     });
 
     // ---- phase 2: permissions (domain.md §2.6–§2.7)
-    let (mut c_created, mut c_updated, mut c_skipped) = (0i64, 0i64, 0i64);
+    let (mut new_perms, mut unchanged) = (Vec::new(), Vec::new());
+    let mut c_updated = 0i64;
     for (account_id, acc, was_reactivated) in &active {
         let snap = snapshot::build_snapshot(db_type, &acc.payload);
         let facts = snapshot::build_facts(db_type, &snap, now);
-        let type_specific = snap
-            .get("type_specific")
-            .and_then(|t| t.get(db_type))
-            .cloned();
-        let is_super = snapshot::has_capability(&facts, "SUPERUSER");
-        let is_locked = snapshot::has_capability(&facts, "LOCKED");
+        let state = PermissionState {
+            type_specific: snap
+                .get("type_specific")
+                .and_then(|t| t.get(db_type))
+                .cloned(),
+            is_superuser: snapshot::has_capability(&facts, "SUPERUSER"),
+            is_locked: snapshot::has_capability(&facts, "LOCKED"),
+            snapshot: snap,
+            facts,
+        };
         match perm_by_account.remove(account_id) {
             None => {
-                let pd = diff::privilege_diff(&Value::Null, &snap["categories"]);
-                let od = diff::other_diff(db_type, &Value::Null, &Value::Null, &snap, &facts);
-                let message = diff::message(&acc.username, diff::ADD, &pd, &od);
-                account_permission::ActiveModel {
-                    instance_id: Set(inst.id),
-                    db_type: Set(db_type.to_string()),
-                    username: Set(acc.username.clone()),
-                    instance_account_id: Set(*account_id),
-                    type_specific: Set(type_specific),
-                    permission_snapshot: Set(Some(snap.clone())),
-                    permission_facts: Set(Some(facts.clone())),
-                    is_superuser: Set(is_super),
-                    is_locked: Set(is_locked),
-                    last_sync_time: Set(Some(now)),
-                    last_change_type: Set(Some(diff::ADD.into())),
-                    last_change_time: Set(Some(now)),
-                    ..Default::default()
-                }
-                .insert(txn)
-                .await?;
-                write_log(
-                    txn,
-                    LogRow {
-                        inst,
-                        username: &acc.username,
-                        change_type: diff::ADD,
-                        privilege_diff: pd,
-                        other_diff: od,
-                        message,
-                    },
-                    session_id,
-                )
-                .await?;
-                c_created += 1;
+                let pd = diff::privilege_diff(&Value::Null, &state.snapshot["categories"]);
+                let od = diff::other_diff(
+                    db_type,
+                    &Value::Null,
+                    &Value::Null,
+                    &state.snapshot,
+                    &state.facts,
+                );
+                changes.push(NewChange {
+                    username: acc.username.clone(),
+                    change_type: diff::ADD.into(),
+                    message: diff::message(&acc.username, diff::ADD, &pd, &od),
+                    privilege_diff: pd,
+                    other_diff: od,
+                });
+                new_perms.push(NewPermission {
+                    instance_account_id: *account_id,
+                    username: acc.username.clone(),
+                    state,
+                    change_type: diff::ADD.into(),
+                });
             }
             Some(old) => {
                 let old_snap = old
@@ -344,63 +283,47 @@ async fn apply(
                     .filter(snapshot::is_v4)
                     .unwrap_or(Value::Null);
                 let old_facts = old.permission_facts.clone().unwrap_or(Value::Null);
-                let pd =
-                    diff::privilege_diff(&categories(&Some(old_snap.clone())), &snap["categories"]);
-                let od = diff::other_diff(db_type, &old_snap, &old_facts, &snap, &facts);
+                let pd = diff::privilege_diff(
+                    &categories(&Some(old_snap.clone())),
+                    &state.snapshot["categories"],
+                );
+                let od = diff::other_diff(
+                    db_type,
+                    &old_snap,
+                    &old_facts,
+                    &state.snapshot,
+                    &state.facts,
+                );
                 let kind = if *was_reactivated {
                     Some(diff::REACTIVATE)
                 } else {
                     diff::change_type(&pd, &od)
                 };
-                let mut am: account_permission::ActiveModel = old.into();
-                am.last_sync_time = Set(Some(now));
-                match kind {
-                    None => {
-                        am.update(txn).await?;
-                        c_skipped += 1;
-                    }
-                    Some(kind) => {
-                        am.type_specific = Set(type_specific);
-                        am.permission_snapshot = Set(Some(snap.clone()));
-                        am.permission_facts = Set(Some(facts.clone()));
-                        am.is_superuser = Set(is_super);
-                        am.is_locked = Set(is_locked);
-                        am.last_change_type = Set(Some(kind.to_string()));
-                        am.last_change_time = Set(Some(now));
-                        am.update(txn).await?;
-                        let message = if kind == diff::REACTIVATE {
-                            let detail =
-                                diff::message(&acc.username, diff::MODIFY_PRIVILEGE, &pd, &od);
-                            let tail = detail
-                                .strip_prefix(&format!("账户 {} ", acc.username))
-                                .unwrap_or("");
-                            if pd.is_empty() && od.is_empty() {
-                                format!("账户 {} 重新出现在实例中", acc.username)
-                            } else {
-                                format!("账户 {} 重新出现在实例中;{}", acc.username, tail)
-                            }
-                        } else {
-                            diff::message(&acc.username, kind, &pd, &od)
-                        };
-                        write_log(
-                            txn,
-                            LogRow {
-                                inst,
-                                username: &acc.username,
-                                change_type: kind,
-                                privilege_diff: pd,
-                                other_diff: od,
-                                message,
-                            },
-                            session_id,
-                        )
-                        .await?;
-                        c_updated += 1;
-                    }
-                }
+                let Some(kind) = kind else {
+                    unchanged.push(old.id);
+                    continue;
+                };
+                repo::update_permission(txn, old, state, kind, now).await?;
+                let message = if kind == diff::REACTIVATE {
+                    reactivate_message(&acc.username, &pd, &od)
+                } else {
+                    diff::message(&acc.username, kind, &pd, &od)
+                };
+                changes.push(NewChange {
+                    username: acc.username.clone(),
+                    change_type: kind.into(),
+                    message,
+                    privilege_diff: pd,
+                    other_diff: od,
+                });
+                c_updated += 1;
             }
         }
     }
+    let (c_created, c_skipped) = (new_perms.len() as i64, unchanged.len() as i64);
+    repo::touch_permissions(txn, &unchanged, now).await?;
+    repo::insert_permissions(txn, inst.id, db_type, new_perms, now).await?;
+    repo::insert_changes(txn, inst.id, db_type, session_id, changes, now).await?;
     let collection = if active.is_empty() {
         json!({"status": "skipped", "processed_records": 0, "created": 0, "updated": 0, "skipped": total_remote, "errors": [], "message": "未检测到活跃账户,跳过权限同步"})
     } else {

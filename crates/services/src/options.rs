@@ -244,10 +244,5 @@ pub async fn clear_all_caches(svc: &Services) -> ServiceResult<usize> {
 
 /// True when the store answers `SELECT 1`.
 pub async fn store_healthy(svc: &Services) -> bool {
-    use sea_orm::ConnectionTrait;
-    let backend = svc.db.get_database_backend();
-    svc.db
-        .query_one_raw(sea_orm::Statement::from_string(backend, "SELECT 1"))
-        .await
-        .is_ok()
+    wf_store::ping(&svc.db).await
 }

@@ -98,3 +98,12 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     partitions::ensure_partitions(db, 1).await?;
     Ok(())
 }
+
+/// True when the store answers `SELECT 1` (health checks).
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    use sea_orm::ConnectionTrait;
+    let backend = db.get_database_backend();
+    db.query_one_raw(sea_orm::Statement::from_string(backend, "SELECT 1"))
+        .await
+        .is_ok()
+}

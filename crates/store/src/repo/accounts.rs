@@ -69,23 +69,30 @@ async fn account_page(
     super::fetch_page(pager, page_no, size).await
 }
 
-/// Accounts of one instance: a username substring and, unless `include_deleted`, only those
-/// whose inventory row is active.
+/// Which accounts of one instance to list.
+#[derive(Debug, Clone)]
+pub struct InstanceAccountFilter<'a> {
+    pub instance_id: i32,
+    /// Username substring.
+    pub search: Option<&'a str>,
+    /// Also list accounts whose inventory row is inactive.
+    pub include_deleted: bool,
+}
+
+/// Accounts of one instance (by default only those whose inventory row is active).
 pub async fn instance_page(
     db: &impl ConnectionTrait,
-    instance_id: i32,
-    search: Option<&str>,
-    include_deleted: bool,
+    f: &InstanceAccountFilter<'_>,
     sort: AccountSort,
     desc: bool,
     page_no: u64,
     size: u64,
 ) -> Result<Paged<account_permission::Model>, DbErr> {
-    let mut cond = Condition::all().add(account_permission::Column::InstanceId.eq(instance_id));
-    if let Some(s) = search {
+    let mut cond = Condition::all().add(account_permission::Column::InstanceId.eq(f.instance_id));
+    if let Some(s) = f.search {
         cond = cond.add(icontains(account_permission::Column::Username, s));
     }
-    if !include_deleted {
+    if !f.include_deleted {
         cond = cond
             .add(account_permission::Column::InstanceAccountId.in_subquery(inventory_ids(true)));
     }
