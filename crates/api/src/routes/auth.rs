@@ -110,14 +110,8 @@ pub async fn login(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiRe
         &username
     };
     let (limit, window) = (st.settings.login_rate_limit, st.settings.login_rate_window);
-    rate_limit(
-        &st,
-        "login_attempts",
-        &format!("{who}:{}", ctx.ip),
-        limit,
-        window,
-    )
-    .await?;
+    let key = format!("{who}:{}", ctx.ip);
+    rate_limit(&st, "login_attempts", &key, limit, window).await?;
     ctx.csrf(&st, Some(&body))?;
     body.require_object()?;
     let pw = body.text("password").unwrap_or_default();
@@ -127,30 +121,23 @@ pub async fn login(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiRe
     let u = svc::login(&st.svc, &username, pw).await?;
     ctx.session.update(|d| d.uid = Some(u.id));
     ctx.session.remember(RememberAction::Set(u.id));
+    Ok(ok("登录成功", &login_data(&st, u)))
+}
+
+/// Tokens and user of a successful login.
+fn login_data(st: &AppState, u: wf_services::users::SessionUser) -> LoginData {
     let s = &st.settings;
-    let data = LoginData {
-        access_token: jwt::issue(
-            &s.jwt_secret_key,
-            u.id,
-            "access",
-            s.jwt_access_expires,
-            true,
-        ),
-        refresh_token: jwt::issue(
-            &s.jwt_secret_key,
-            u.id,
-            "refresh",
-            s.jwt_refresh_expires,
-            false,
-        ),
+    let key = &s.jwt_secret_key;
+    LoginData {
+        access_token: jwt::issue(key, u.id, "access", s.jwt_access_expires, true),
+        refresh_token: jwt::issue(key, u.id, "refresh", s.jwt_refresh_expires, false),
         user: LoginUser {
             id: u.id,
             username: u.username,
             role: u.role_name,
             is_active: u.is_active,
         },
-    };
-    Ok(ok("登录成功", &data))
+    }
 }
 
 /// `POST /auth/logout`.
