@@ -444,6 +444,37 @@ fn name_exists() -> ServiceError {
     ServiceError::conflict("CONSTRAINT_VIOLATION", "实例名称已存在")
 }
 
+/// The row write of a create or an update.
+enum Write {
+    Insert(NewInstance),
+    Update(Box<(instance::Model, InstanceChanges)>),
+}
+
+/// Write the instance and replace its tags in one transaction; a unique-name violation (a
+/// concurrent duplicate) is 409 `实例名称已存在`, any other failure the public error.
+async fn save(
+    svc: &Services,
+    write: Write,
+    tag_names: &[String],
+    public: &'static str,
+) -> ServiceResult<InstanceView> {
+    let txn = crate::begin(svc, public).await?;
+    let written = match write {
+        Write::Insert(new) => repo::insert(&txn, &new).await,
+        Write::Update(update) => {
+            let (current, changes) = *update;
+            repo::update(&txn, current, &changes).await
+        }
+    };
+    let inst = constraint_or(written, AppError::conflict("实例名称已存在"), public)?;
+    repo::replace_tags(&txn, inst.id, tag_names)
+        .await
+        .public(public)?;
+    txn.commit().await.public(public)?;
+    svc.changed(Change::Instances).await;
+    view(svc, &inst).await.public(public)
+}
+
 /// `POST /instances`: validate, check the credential and the unique name, insert with its
 /// tags in one transaction.
 pub async fn create(svc: &Services, body: &Body) -> ServiceResult<InstanceView> {
@@ -460,18 +491,7 @@ pub async fn create(svc: &Services, body: &Body) -> ServiceResult<InstanceView> 
         description: input.description.clone().flatten().unwrap_or_default(),
         is_active: input.is_active.unwrap_or(true),
     };
-    let txn = crate::begin(svc, PUB).await?;
-    let inst = constraint_or(
-        repo::insert(&txn, &new).await,
-        AppError::conflict("实例名称已存在"),
-        PUB,
-    )?;
-    repo::replace_tags(&txn, inst.id, &input.tag_names)
-        .await
-        .public(PUB)?;
-    txn.commit().await.public(PUB)?;
-    svc.changed(Change::Instances).await;
-    view(svc, &inst).await.public(PUB)
+    save(svc, Write::Insert(new), &input.tag_names, PUB).await
 }
 
 /// Instance by id; soft-deleted ones only when `include_deleted`; framework 404 otherwise.
@@ -515,18 +535,13 @@ pub async fn update(svc: &Services, id: Option<i32>, body: &Body) -> ServiceResu
         credential_id: input.credential_id,
         is_active: input.is_active,
     };
-    let txn = crate::begin(svc, PUB).await?;
-    let inst = constraint_or(
-        repo::update(&txn, current, &changes).await,
-        AppError::conflict("实例名称已存在"),
+    save(
+        svc,
+        Write::Update(Box::new((current, changes))),
+        &input.tag_names,
         PUB,
-    )?;
-    repo::replace_tags(&txn, inst.id, &input.tag_names)
-        .await
-        .public(PUB)?;
-    txn.commit().await.public(PUB)?;
-    svc.changed(Change::Instances).await;
-    view(svc, &inst).await.public(PUB)
+    )
+    .await
 }
 
 /// Result of a soft delete.

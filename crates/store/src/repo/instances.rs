@@ -238,13 +238,7 @@ pub async fn find_many(
 
 /// The ids among `ids` that exist (soft-deleted included).
 pub async fn existing_ids(db: &impl ConnectionTrait, ids: &[i32]) -> Result<Vec<i32>, DbErr> {
-    instance::Entity::find()
-        .select_only()
-        .column(instance::Column::Id)
-        .filter(instance::Column::Id.is_in(ids.to_vec()))
-        .into_tuple()
-        .all(db)
-        .await
+    super::existing_ids::<instance::Entity>(db, instance::Column::Id, ids).await
 }
 
 /// True when another instance (id ≠ `except`) is named `name`.

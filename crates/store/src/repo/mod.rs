@@ -13,6 +13,7 @@ pub mod users;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 use wf_domain::body::like_escape;
 
@@ -60,6 +61,21 @@ pub fn flag(cond: Condition, col: impl ColumnTrait, value: Option<bool>) -> Cond
         Some(v) => cond.add(col.eq(v)),
         None => cond,
     }
+}
+
+/// The ids among `ids` that exist in `E` (one query; order not kept).
+pub async fn existing_ids<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id_col: E::Column,
+    ids: &[i32],
+) -> Result<Vec<i32>, DbErr> {
+    E::find()
+        .select_only()
+        .column(id_col)
+        .filter(id_col.is_in(ids.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await
 }
 
 /// True when another row (id ≠ `except`) of `E` already has `value` in the unique column.

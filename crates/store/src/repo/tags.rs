@@ -215,13 +215,7 @@ pub async fn link_count(db: &impl ConnectionTrait, tag_id: i32) -> Result<u64, D
 
 /// The ids among `ids` that exist.
 pub async fn existing_ids(db: &impl ConnectionTrait, ids: &[i32]) -> Result<Vec<i32>, DbErr> {
-    tag::Entity::find()
-        .select_only()
-        .column(tag::Column::Id)
-        .filter(tag::Column::Id.is_in(ids.to_vec()))
-        .into_tuple()
-        .all(db)
-        .await
+    super::existing_ids::<tag::Entity>(db, tag::Column::Id, ids).await
 }
 
 /// Tags by id.
