@@ -689,3 +689,53 @@ async fn cors_for_configured_origins() {
         .await;
     assert!(r.headers.get("access-control-allow-origin").is_none());
 }
+
+/// A writer that keeps what the log layer writes (for the 5xx log assertion).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A store failure is a 500 with the endpoint's public message (never a validation or
+/// conflict message), and the one log line of it carries the same `error_id`, the route and
+/// the cause (issue 7).
+#[tokio::test]
+async fn a_5xx_is_logged_once_with_its_error_id() {
+    use sea_orm::ConnectionTrait;
+    let logs = Captured::default();
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let mut app = TestApp::new().await;
+    app.login_admin().await;
+    app.state
+        .svc
+        .store()
+        .execute_unprepared("DROP TABLE instance_tags")
+        .await
+        .unwrap();
+    let r = app
+        .post(
+            "/api/v1/instances",
+            json!({"name": "db1", "db_type": "mysql", "host": "10.0.0.1", "port": 3306}),
+        )
+        .await;
+    let body = r.err(500, "INTERNAL_ERROR", Some("创建实例失败"));
+    let error_id = body["error_id"].as_str().unwrap().to_string();
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains(&error_id)).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].contains("route=/api/v1/instances"), "{}", lines[0]);
+    assert!(lines[0].contains("instance_tags"), "{}", lines[0]);
+}

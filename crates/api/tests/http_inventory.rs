@@ -1113,3 +1113,60 @@ async fn role_matrix_admin_user_guest_viewer() {
         assert!(r.status < 500, "admin {method} {path}: {}", r.body);
     }
 }
+
+/// The contract types these body fields as strings: a JSON number, boolean, array or object
+/// is a 400 envelope and writes nothing (issue 7).
+#[tokio::test]
+async fn string_fields_refuse_other_json_types() {
+    let mut app = admin().await;
+    let cases: [(&str, Value, &str); 6] = [
+        (
+            "/api/v1/instances",
+            json!({"name": 123, "db_type": "mysql", "host": "10.0.0.1", "port": 3306}),
+            "name 必须是字符串",
+        ),
+        (
+            "/api/v1/instances",
+            json!({"name": "ok1", "db_type": "mysql", "host": "10.0.0.1", "port": 3306, "description": {"a": 1}}),
+            "description 必须是字符串",
+        ),
+        (
+            "/api/v1/credentials",
+            json!({"name": "c1", "credential_type": "database", "username": "dbuser", "password": 12345678}),
+            "password 必须是字符串",
+        ),
+        (
+            "/api/v1/tags",
+            json!({"name": "t1", "display_name": true, "category": "other"}),
+            "display_name 必须是字符串",
+        ),
+        (
+            "/api/v1/users",
+            json!({"username": "bob_1", "role": ["admin"], "password": "TestPass1"}),
+            "role 必须是字符串",
+        ),
+        (
+            "/api/v1/tags",
+            json!({"name": "t1", "display_name": "T", "category": "other", "color": 7}),
+            "color 必须是字符串",
+        ),
+    ];
+    for (path, body, message) in cases {
+        app.post(path, body)
+            .await
+            .err(400, "VALIDATION_ERROR", Some(message));
+    }
+    // nothing was written
+    let l = app
+        .get("/api/v1/instances")
+        .await
+        .ok(200, "获取实例列表成功");
+    assert_eq!(l["total"], 0);
+    let t = app.get("/api/v1/tags").await.ok(200, "操作成功");
+    assert_eq!(t["total"], 0);
+    // the same fields as strings are accepted
+    app.create_instance(
+        json!({"name": "ok1", "db_type": "mysql", "host": "10.0.0.1", "port": "3306"}),
+    )
+    .await;
+}

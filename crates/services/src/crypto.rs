@@ -62,7 +62,7 @@ mod tests {
 
     #[test]
     fn reads_the_originals_ciphertexts() {
-        // a copy of shared/vectors/compat.json kept in the repository (values written by the
+        // the compatibility vectors of the spec, copied into the repository (values written by the
         // original's own libraries)
         let raw = include_str!("../tests/fixtures/compat.json");
         let v: serde_json::Value = serde_json::from_str(raw).unwrap();
