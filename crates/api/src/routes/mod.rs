@@ -17,8 +17,6 @@ pub mod users;
 
 use axum::extract::{FromRequestParts, RawQuery};
 use axum::http::request::Parts;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
@@ -134,10 +132,4 @@ impl<S: Send + Sync> FromRequestParts<S> for Ids {
             .collect::<Result<Vec<_>, _>>()
             .map(Ids)
     }
-}
-
-/// `{instance_id}`-style confirmation of a delete.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IdData {
-    pub id: i32,
 }
