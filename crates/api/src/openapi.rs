@@ -58,7 +58,8 @@ pub struct JsonObject {
         routes::instances::delete, routes::instances::restore,
         routes::accounts::instance_accounts, routes::accounts::instance_account_permissions,
         routes::accounts::instance_account_history, routes::accounts::ledgers, routes::accounts::ledger_permissions,
-        routes::accounts::sync_one,
+        routes::accounts::sync_one, routes::accounts::sync_all,
+        routes::history::list, routes::history::detail, routes::history::error_logs, routes::history::cancel,
         routes::connections::test, routes::connections::validate_params, routes::connections::batch_test,
         routes::connections::status,
         routes::credentials::list, routes::credentials::create, routes::credentials::detail,
@@ -78,7 +79,7 @@ pub struct JsonObject {
     tags(
         (name = "auth"), (name = "health"), (name = "admin"), (name = "instances"), (name = "connections"),
         (name = "credentials"), (name = "accounts"), (name = "users"), (name = "tags"), (name = "tags_bulk"),
-        (name = "common"), (name = "files"), (name = "cache"),
+        (name = "common"), (name = "files"), (name = "cache"), (name = "history"),
     )
 )]
 struct ApiDoc;
@@ -356,6 +357,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 67, "every route of the router is documented");
+        assert_eq!(operations, 72, "every route of the router is documented");
     }
 }

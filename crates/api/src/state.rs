@@ -45,7 +45,8 @@ impl AppState {
             std::time::Duration::from_secs(settings.cache_default_timeout),
         );
         Ok(AppState {
-            svc: Services::new(store, cipher, cache, settings.bcrypt_log_rounds),
+            svc: Services::new(store, cipher, cache, settings.bcrypt_log_rounds)
+                .with_sync_parallelism(settings.sync_parallelism as usize),
             settings: Arc::new(settings),
             keys: Arc::new(keys),
             limiter: Arc::new(limiter),

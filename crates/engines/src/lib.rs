@@ -99,6 +99,11 @@ pub trait EngineAdapter: Send + Sync {
     async fn list_accounts(&self) -> Result<Vec<RemoteAccount>, EngineError>;
     /// Close the connection.
     async fn close(&self);
+    /// Statements this adapter has sent to the remote server so far (benchmarks and the
+    /// per-instance record of a fleet sync).
+    fn remote_queries(&self) -> u64 {
+        0
+    }
 }
 
 /// Open a connection for `params.db_type`. SQL Server and Oracle are not available yet and
@@ -118,6 +123,7 @@ pub use wf_domain::body::like_escape;
 /// locked per call, closed once.
 pub(crate) struct OneConnection<C: sqlx::Connection> {
     inner: tokio::sync::Mutex<Option<C>>,
+    queries: std::sync::atomic::AtomicU64,
 }
 
 impl<C: sqlx::Connection> OneConnection<C> {
@@ -131,7 +137,24 @@ impl<C: sqlx::Connection> OneConnection<C> {
             .map_err(|e| EngineError::Connect(e.to_string()))?;
         Ok(Self {
             inner: tokio::sync::Mutex::new(Some(conn)),
+            queries: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Exclusive access for `n` statements (they are counted, see
+    /// [`EngineAdapter::remote_queries`]).
+    pub(crate) async fn lock_for(
+        &self,
+        n: u64,
+    ) -> Result<tokio::sync::MappedMutexGuard<'_, C>, EngineError> {
+        self.queries
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        self.lock().await
+    }
+
+    /// Statements sent so far.
+    pub(crate) fn queries(&self) -> u64 {
+        self.queries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Exclusive access to the open connection.

@@ -129,7 +129,7 @@ impl MySqlAdapter {
 #[async_trait]
 impl EngineAdapter for MySqlAdapter {
     async fn version(&self) -> Result<String, EngineError> {
-        let mut conn = self.conn.lock().await?;
+        let mut conn = self.conn.lock_for(1).await?;
         sqlx::query_scalar::<_, String>("SELECT CAST(VERSION() AS CHAR)")
             .fetch_one(&mut *conn)
             .await
@@ -138,7 +138,7 @@ impl EngineAdapter for MySqlAdapter {
 
     async fn list_accounts(&self) -> Result<Vec<RemoteAccount>, EngineError> {
         let version = self.version().await?;
-        let mut conn = self.conn.lock().await?;
+        let mut conn = self.conn.lock_for(3).await?;
         let sql = match flavour(&version) {
             Flavour::MySql => LIST_USERS_MYSQL_SQL,
             Flavour::MariaDb => LIST_USERS_MARIADB_SQL,
@@ -216,6 +216,10 @@ impl EngineAdapter for MySqlAdapter {
 
     async fn close(&self) {
         self.conn.close().await;
+    }
+
+    fn remote_queries(&self) -> u64 {
+        self.conn.queries()
     }
 }
 

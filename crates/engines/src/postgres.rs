@@ -64,7 +64,7 @@ impl PostgresAdapter {
 #[async_trait]
 impl EngineAdapter for PostgresAdapter {
     async fn version(&self) -> Result<String, EngineError> {
-        let mut conn = self.conn.lock().await?;
+        let mut conn = self.conn.lock_for(1).await?;
         sqlx::query_scalar::<_, String>("SELECT version()")
             .fetch_one(&mut *conn)
             .await
@@ -72,7 +72,7 @@ impl EngineAdapter for PostgresAdapter {
     }
 
     async fn list_accounts(&self) -> Result<Vec<RemoteAccount>, EngineError> {
-        let mut conn = self.conn.lock().await?;
+        let mut conn = self.conn.lock_for(3).await?;
         let rows = sqlx::query(LIST_ROLES_SQL)
             .bind(EXCLUDE_USERS[0])
             .bind(EXCLUDE_USERS[1])
@@ -156,5 +156,9 @@ impl EngineAdapter for PostgresAdapter {
 
     async fn close(&self) {
         self.conn.close().await;
+    }
+
+    fn remote_queries(&self) -> u64 {
+        self.conn.queries()
     }
 }

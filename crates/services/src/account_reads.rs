@@ -14,6 +14,7 @@ use wf_store::repo::{instances as instance_repo, tags as tag_repo};
 use crate::accounts::{self as sync, SyncError};
 use crate::context::Services;
 use crate::error::{Public, ServiceError, ServiceResult};
+use crate::fleet::LeasedError;
 use crate::instances::find as find_instance;
 use crate::views::TagBrief;
 
@@ -515,7 +516,7 @@ pub async fn sync_one(
         None => None,
     };
     let inst = found.ok_or_else(|| ServiceError::not_found("实例不存在"))?;
-    match sync::sync_instance(&svc.db, &svc.cipher, &inst, None).await {
+    match crate::fleet::sync_leased(svc, &inst, None).await {
         Ok(outcome) => {
             instance_repo::record_sync_success(&svc.db, inst.id)
                 .await
@@ -527,11 +528,15 @@ pub async fn sync_one(
                 .to_string();
             Ok((message, SyncResult { result }))
         }
-        Err(SyncError::Store(e)) => Err(ServiceError::Store {
+        Err(LeasedError::Busy) => Err(ServiceError::conflict(
+            "SYNC_IN_PROGRESS",
+            "该实例正在同步中,请等待当前同步完成后再试",
+        )),
+        Err(LeasedError::Sync(SyncError::Store(e))) => Err(ServiceError::Store {
             public: Some(PUB),
             source: e,
         }),
-        Err(e) => {
+        Err(LeasedError::Sync(e)) => {
             let message = format!("同步失败: {e}");
             tracing::warn!(instance = %inst.name, error = %e, "account sync failed");
             let mut result = sync::failed_result(&message);

@@ -43,6 +43,8 @@ pub struct SyncOutcome {
     pub deactivated: i64,
     pub updated: i64,
     pub processed: i64,
+    /// Statements sent to the managed instance (a constant per engine, `domain.md` §13.1 #12).
+    pub remote_queries: u64,
 }
 
 impl SyncOutcome {
@@ -111,12 +113,14 @@ pub async fn sync_instance(
         .await
         .map_err(|e| SyncError::Connection(e.to_string()))?;
     let listed = adapter.list_accounts().await;
+    let remote_queries = adapter.remote_queries();
     adapter.close().await;
     let remote = listed.map_err(|e| SyncError::Listing(e.to_string()))?;
     let started = std::time::Instant::now();
     let txn = db.begin().await?;
-    let outcome = apply(&txn, inst, remote, session_id).await?;
+    let mut outcome = apply(&txn, inst, remote, session_id).await?;
     txn.commit().await?;
+    outcome.remote_queries = remote_queries;
     tracing::info!(instance = %inst.name, ms = started.elapsed().as_millis() as u64, "accounts persisted");
     Ok(outcome)
 }
@@ -150,6 +154,7 @@ async fn apply(
     let now = Utc::now();
     let db_type = inst.db_type.as_str();
     // ---- phase 1: inventory (domain.md §2.8)
+    repo::lock_instance(txn, inst.id).await?;
     let (existing, perms) = repo::load(txn, inst.id, db_type).await?;
     let mut by_name: HashMap<String, instance_account::Model> = existing
         .into_iter()
@@ -349,5 +354,6 @@ async fn apply(
         } else {
             c_created + c_updated
         },
+        remote_queries: 0,
     })
 }

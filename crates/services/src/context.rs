@@ -41,7 +41,14 @@ pub struct Services {
     pub(crate) users: moka::future::Cache<i32, SessionUser>,
     pub(crate) list_counts: moka::future::Cache<String, u64>,
     generation: Arc<AtomicU64>,
+    /// This process's identity in lease holders (`<uuid>`).
+    pub(crate) node_id: Arc<str>,
+    /// How many instances a fleet sync works on at once.
+    pub(crate) sync_parallelism: usize,
 }
+
+/// Default number of instances a fleet sync works on at once (`SYNC_PARALLELISM`).
+pub const DEFAULT_SYNC_PARALLELISM: usize = 8;
 
 impl Services {
     /// Build the handle.
@@ -60,7 +67,15 @@ impl Services {
                 .time_to_live(LIST_COUNT_TTL)
                 .build(),
             generation: Arc::new(AtomicU64::new(0)),
+            node_id: uuid::Uuid::new_v4().simple().to_string().into(),
+            sync_parallelism: DEFAULT_SYNC_PARALLELISM,
         }
+    }
+
+    /// Set how many instances a fleet sync works on at once (at least 1).
+    pub fn with_sync_parallelism(mut self, n: usize) -> Self {
+        self.sync_parallelism = n.max(1);
+        self
     }
 
     /// The store pool (tests seed rows through it; handlers never do).

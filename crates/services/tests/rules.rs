@@ -25,7 +25,7 @@ async fn store() -> Store {
         "wf-svc-{}.db",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     ));
-    let db = wf_store::connect(&format!("sqlite://{}", path.display()), 2, 10)
+    let db = wf_store::connect(&format!("sqlite:///{}", path.display()), 2, 10)
         .await
         .unwrap();
     wf_store::migrate(&db).await.unwrap();

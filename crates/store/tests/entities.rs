@@ -29,7 +29,7 @@ async fn store() -> (DatabaseConnection, Option<String>) {
         let path =
             std::env::temp_dir().join(format!("wf-store-{}.db", uuid::Uuid::new_v4().simple()));
         (
-            wf_store::connect(&format!("sqlite://{}", path.display()), 2, 10)
+            wf_store::connect(&format!("sqlite:///{}", path.display()), 2, 10)
                 .await
                 .unwrap(),
             None,

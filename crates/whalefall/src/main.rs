@@ -162,6 +162,14 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::new(settings, db)
                 .await
                 .map_err(anyhow::Error::msg)?;
+            match wf_services::fleet::recover_interrupted(&state.svc).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    sessions = n,
+                    "sync sessions left running by a stopped process marked interrupted"
+                ),
+                Err(e) => tracing::error!(error = %e, "interrupted-session recovery failed"),
+            }
             let app = wf_api::router(state);
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await

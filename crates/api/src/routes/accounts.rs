@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
             get(ledger_permissions),
         )
         .route("/api/v1/accounts/actions/sync", post(sync_one))
+        .route("/api/v1/accounts/actions/sync-all", post(sync_all))
 }
 
 /// `GET /instances/{instance_id}/accounts`.
@@ -154,4 +155,27 @@ pub async fn sync_one(State(st): State<AppState>, ctx: Ctx, body: Payload) -> Ap
     .ok_or_else(|| AppError::validation("实例ID必须为整数"))?;
     let (message, result) = svc::sync_one(&st.svc, i32::try_from(id).ok()).await?;
     Ok(ok(&message, &result))
+}
+
+/// `{session_id}` of a started fleet sync.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SyncStarted {
+    /// UUID of the sync session (`/history/sessions/{session_id}`).
+    pub session_id: String,
+}
+
+/// `POST /accounts/actions/sync-all` — every active instance in the background under one
+/// sync session; answers at once with the session id.
+#[utoipa::path(post, path = "/api/v1/accounts/actions/sync-all", tag = "accounts", operation_id = "accounts_sync_all",
+    responses((status = 200, body = SyncStarted)))]
+pub async fn sync_all(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
+    let me = ctx
+        .authorize_write(&st, Permission::Update, Some(&body))
+        .await?;
+    let session_id =
+        wf_services::fleet::start_sync_all(&st.svc, "manual_task", Some(me.id)).await?;
+    Ok(ok(
+        "批量账户同步任务已在后台启动,请稍后在会话中心查看进度.",
+        &SyncStarted { session_id },
+    ))
 }

@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod discovery;
 pub mod files;
 pub mod health;
+pub mod history;
 pub mod instance_batch;
 pub mod instances;
 pub mod tags;

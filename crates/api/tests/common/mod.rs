@@ -138,7 +138,7 @@ impl TestApp {
             )
         } else {
             let path = std::env::temp_dir().join(format!("wf-test-{}.db", unique()));
-            (format!("sqlite://{}", path.display()), None, Some(path))
+            (format!("sqlite:///{}", path.display()), None, Some(path))
         };
         let mut env = test_env(extra);
         env.insert("DATABASE_URL".into(), url.clone());

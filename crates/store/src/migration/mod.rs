@@ -10,7 +10,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Baseline)]
+        vec![Box::new(M0001Baseline), Box::new(M0002SyncStatuses)]
     }
 }
 
@@ -105,6 +105,93 @@ impl MigrationTrait for M0001Baseline {
         Err(DbErr::Migration(
             "the baseline cannot be rolled back".into(),
         ))
+    }
+}
+
+/// Issue 8: a session a dead process left `running` becomes `interrupted`; an instance record
+/// can be `skipped` (another sync held the instance) or `cancelled` (never started because
+/// its session was cancelled).
+pub struct M0002SyncStatuses;
+
+impl MigrationName for M0002SyncStatuses {
+    fn name(&self) -> &str {
+        "m0002_sync_statuses"
+    }
+}
+
+const SESSION_STATUSES_OLD: &str =
+    "'running','completed','completed_with_errors','failed','cancelled'";
+const SESSION_STATUSES: &str =
+    "'running','completed','completed_with_errors','failed','cancelled','interrupted'";
+const RECORD_STATUSES_OLD: &str = "'pending','running','completed','failed'";
+const RECORD_STATUSES: &str = "'pending','running','completed','failed','skipped','cancelled'";
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0002SyncStatuses {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        match manager.get_database_backend() {
+            DbBackend::Postgres => {
+                for (table, values) in [
+                    ("sync_sessions", SESSION_STATUSES),
+                    ("sync_instance_records", RECORD_STATUSES),
+                ] {
+                    db.execute_unprepared(&format!(
+                        "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {table}_status_check"
+                    ))
+                    .await?;
+                    db.execute_unprepared(&format!(
+                        "ALTER TABLE {table} ADD CONSTRAINT {table}_status_check CHECK (status IN ({values}))"
+                    ))
+                    .await?;
+                }
+            }
+            _ => {
+                // SQLite cannot alter a CHECK constraint: rebuild both tables. Renaming the
+                // parent first makes the old child reference the old parent, so dropping the
+                // old pair never cascades into the new tables.
+                let ddl = render_schema(DbBackend::Sqlite);
+                let statement = |prefix: &str| {
+                    ddl.split(';')
+                        .map(str::trim)
+                        .filter(|s| s.starts_with(prefix))
+                        .map(String::from)
+                        .collect::<Vec<_>>()
+                };
+                let sessions = statement("CREATE TABLE sync_sessions (")
+                    .concat()
+                    .replace(SESSION_STATUSES_OLD, SESSION_STATUSES);
+                let records = statement("CREATE TABLE sync_instance_records (")
+                    .concat()
+                    .replace(RECORD_STATUSES_OLD, RECORD_STATUSES);
+                let mut indexes = statement("CREATE INDEX ix_sync_sessions_");
+                indexes.extend(statement("CREATE INDEX ix_sync_instance_records_"));
+                let script: Vec<String> = [
+                    "ALTER TABLE sync_instance_records RENAME TO sync_instance_records_old"
+                        .to_string(),
+                    "ALTER TABLE sync_sessions RENAME TO sync_sessions_old".into(),
+                    sessions,
+                    "INSERT INTO sync_sessions SELECT * FROM sync_sessions_old".into(),
+                    records,
+                    "INSERT INTO sync_instance_records SELECT * FROM sync_instance_records_old"
+                        .into(),
+                    "DROP TABLE sync_instance_records_old".into(),
+                    "DROP TABLE sync_sessions_old".into(),
+                ]
+                .into_iter()
+                .chain(indexes)
+                .collect();
+                // one script on one connection, in one transaction: a pooled connection with
+                // an older view of the schema never sees half of the rebuild
+                db.execute_unprepared(&format!("BEGIN; {}; COMMIT;", script.join(";\n")))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Err(DbErr::Migration("m0002 cannot be rolled back".into()))
     }
 }
 

@@ -19,6 +19,23 @@ const INSERT_BATCH: usize = 200;
 /// Ids in one `IN (…)` update.
 const ID_BATCH: usize = 1000;
 
+/// Take the instance's row lock before anything is read: on SQLite the transaction becomes
+/// the writer now (waiting its turn with the busy timeout) instead of failing at its first
+/// write after reading an older snapshot; on PostgreSQL concurrent writers of the same
+/// instance queue on the row. Call it first in the instance's transaction.
+pub async fn lock_instance(db: &impl ConnectionTrait, instance_id: i32) -> Result<(), DbErr> {
+    use crate::entity::instance;
+    instance::Entity::update_many()
+        .col_expr(
+            instance::Column::SyncCount,
+            Expr::col(instance::Column::SyncCount),
+        )
+        .filter(instance::Column::Id.eq(instance_id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
 /// The inventory and permission rows of one instance for one engine type.
 pub async fn load(
     db: &impl ConnectionTrait,

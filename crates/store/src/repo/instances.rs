@@ -622,6 +622,25 @@ pub async fn active_options(
     sel.order_by_asc(instance::Column::Name).all(db).await
 }
 
+/// Instances with `is_active = true` (soft-deleted ones included, as the sync-all check of
+/// `api-v1.md` §4.10 counts them).
+pub async fn count_active(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    instance::Entity::find()
+        .filter(instance::Column::IsActive.eq(true))
+        .count(db)
+        .await
+}
+
+/// The instances a fleet sync works on: active and not deleted, by name.
+pub async fn sync_targets(db: &impl ConnectionTrait) -> Result<Vec<instance::Model>, DbErr> {
+    instance::Entity::find()
+        .filter(instance::Column::IsActive.eq(true))
+        .filter(instance::Column::DeletedAt.is_null())
+        .order_by_asc(instance::Column::Name)
+        .all(db)
+        .await
+}
+
 /// Ids of the active instances.
 pub async fn active_ids(db: &impl ConnectionTrait) -> Result<Vec<i32>, DbErr> {
     instance::Entity::find()

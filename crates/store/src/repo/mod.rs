@@ -7,6 +7,8 @@ pub mod account_sync;
 pub mod accounts;
 pub mod credentials;
 pub mod instances;
+pub mod leases;
+pub mod sessions;
 pub mod tags;
 pub mod users;
 
