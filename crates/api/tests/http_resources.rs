@@ -740,13 +740,21 @@ async fn connections_validation_and_status() {
         Some(32)
     );
     assert_eq!(e["extra"]["details"]["error_type"], "ConnectionError");
-    // SQL Server / Oracle instances exist but cannot be tested yet: a clear 409 envelope
-    let ms = app.create_instance(json!({"name": "mssql-1", "db_type": "sqlserver", "host": "10.9.9.9", "port": 1433, "credential_id": cid})).await;
-    let r = app.post(t, json!({"instance_id": ms})).await;
-    assert_eq!(
-        r.err(409, "DATABASE_CONNECTION_ERROR", None)["extra"]["details"]["error_type"],
-        "UnsupportedEngine"
-    );
+    // SQL Server and Oracle adapters exist (issue 8): no server listens here, a clear 409
+    for (name, db_type) in [("mssql-1", "sqlserver"), ("ora-1", "oracle")] {
+        let id = app.create_instance(json!({"name": name, "db_type": db_type, "host": "127.0.0.1", "port": 1, "credential_id": cid})).await;
+        let r = app.post(t, json!({"instance_id": id})).await;
+        assert_eq!(
+            r.err(409, "DATABASE_CONNECTION_ERROR", None)["extra"]["details"]["error_type"],
+            "ConnectionError"
+        );
+    }
+    let ms = app
+        .get("/api/v1/instances?search=mssql-1")
+        .await
+        .ok(200, "获取实例列表成功")["items"][0]["id"]
+        .as_i64()
+        .unwrap();
     // the failed test does not make the connection status "good"
     let s = app
         .get(&format!("/api/v1/connections/status/{ms}"))
@@ -762,7 +770,7 @@ async fn connections_validation_and_status() {
             s["port"].as_i64(),
             s["is_active"].as_bool()
         ),
-        (Some("mssql-1"), Some(1433), Some(true))
+        (Some("mssql-1"), Some(1), Some(true))
     );
     app.get("/api/v1/connections/status/9999").await.err(
         404,

@@ -27,6 +27,8 @@ pub fn label(field: &str) -> String {
         "tablespace_privileges" => "表空间权限",
         "server_roles" => "服务器角色",
         "server_permissions" => "服务器权限",
+        "server_denied_permissions" => "服务器拒绝权限",
+        "database_denied_permissions" => "数据库拒绝权限",
         "database_roles" => "数据库角色",
         "database_permissions" => "数据库权限",
         "oracle_roles" => "Oracle 角色",

@@ -25,6 +25,9 @@ fn category_for(key: &str) -> Option<&'static str> {
         "tablespace_privileges" => "tablespace_privileges",
         "server_roles" => "server_roles",
         "server_permissions" => "server_permissions",
+        // SQL Server DENY, kept beside the grants (domain.md §13.1 #7)
+        "server_denied_permissions" => "server_denied_permissions",
+        "database_denied_permissions" => "database_denied_permissions",
         "database_roles" => "database_roles",
         "database_permissions" => "database_permissions",
         "oracle_roles" => "oracle_roles",

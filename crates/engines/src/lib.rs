@@ -6,7 +6,9 @@
 //! against a failed read (`domain.md` §13.1.1).
 
 pub mod mysql;
+pub mod oracle;
 pub mod postgres;
+pub mod sqlserver;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -29,6 +31,9 @@ pub struct ConnParams {
     pub username: String,
     /// Decrypted password; never logged.
     pub password: String,
+    /// SQL Server only: connect without TLS for old servers that cannot negotiate TLS 1.2
+    /// (an explicit per-instance choice; default false = TLS required).
+    pub insecure_tls: bool,
 }
 
 impl ConnParams {
@@ -106,12 +111,15 @@ pub trait EngineAdapter: Send + Sync {
     }
 }
 
-/// Open a connection for `params.db_type`. SQL Server and Oracle are not available yet and
-/// answer [`EngineError::Unsupported`].
+/// Open a connection for `params.db_type` (any other type is [`EngineError::Unsupported`]).
 pub async fn connect(params: &ConnParams) -> Result<Box<dyn EngineAdapter>, EngineError> {
     match params.db_type.as_str() {
         "postgresql" => Ok(Box::new(postgres::PostgresAdapter::connect(params).await?)),
         "mysql" => Ok(Box::new(mysql::MySqlAdapter::connect(params).await?)),
+        "sqlserver" => Ok(Box::new(
+            sqlserver::SqlServerAdapter::connect(params).await?,
+        )),
+        "oracle" => Ok(Box::new(oracle::OracleAdapter::connect(params).await?)),
         other => Err(EngineError::Unsupported(other.to_string())),
     }
 }
@@ -189,6 +197,7 @@ mod tests {
             database: None,
             username: "u".into(),
             password: "secret".into(),
+            insecure_tls: false,
         };
         assert!(!format!("{p:?}").contains("secret"));
     }

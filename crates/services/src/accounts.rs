@@ -242,9 +242,13 @@ async fn apply(
     });
 
     // ---- phase 2: permissions (domain.md §2.6–§2.7)
+    // rows are written in batches as the accounts are processed, so one instance never holds
+    // every snapshot, diff and remote payload of its accounts at once (fleet sync memory)
+    const FLUSH: usize = 100;
+    let active_count = active.len();
     let (mut new_perms, mut unchanged) = (Vec::new(), Vec::new());
-    let mut c_updated = 0i64;
-    for (account_id, acc, was_reactivated) in &active {
+    let (mut c_created, mut c_updated) = (0i64, 0i64);
+    for (account_id, acc, was_reactivated) in active {
         let snap = snapshot::build_snapshot(db_type, &acc.payload);
         let facts = snapshot::build_facts(db_type, &snap, now);
         let state = PermissionState {
@@ -257,7 +261,7 @@ async fn apply(
             snapshot: snap,
             facts,
         };
-        match perm_by_account.remove(account_id) {
+        match perm_by_account.remove(&account_id) {
             None => {
                 let pd = diff::privilege_diff(&Value::Null, &state.snapshot["categories"]);
                 let od = diff::other_diff(
@@ -274,8 +278,9 @@ async fn apply(
                     privilege_diff: pd,
                     other_diff: od,
                 });
+                c_created += 1;
                 new_perms.push(NewPermission {
-                    instance_account_id: *account_id,
+                    instance_account_id: account_id,
                     username: acc.username.clone(),
                     state,
                     change_type: diff::ADD.into(),
@@ -299,7 +304,7 @@ async fn apply(
                     &state.snapshot,
                     &state.facts,
                 );
-                let kind = if *was_reactivated {
+                let kind = if was_reactivated {
                     Some(diff::REACTIVATE)
                 } else {
                     diff::change_type(&pd, &od)
@@ -324,12 +329,27 @@ async fn apply(
                 c_updated += 1;
             }
         }
+        if new_perms.len() >= FLUSH {
+            repo::insert_permissions(txn, inst.id, db_type, std::mem::take(&mut new_perms), now)
+                .await?;
+        }
+        if changes.len() >= FLUSH {
+            repo::insert_changes(
+                txn,
+                inst.id,
+                db_type,
+                session_id,
+                std::mem::take(&mut changes),
+                now,
+            )
+            .await?;
+        }
     }
-    let (c_created, c_skipped) = (new_perms.len() as i64, unchanged.len() as i64);
+    let c_skipped = unchanged.len() as i64;
     repo::touch_permissions(txn, &unchanged, now).await?;
     repo::insert_permissions(txn, inst.id, db_type, new_perms, now).await?;
     repo::insert_changes(txn, inst.id, db_type, session_id, changes, now).await?;
-    let collection = if active.is_empty() {
+    let collection = if active_count == 0 {
         json!({"status": "skipped", "processed_records": 0, "created": 0, "updated": 0, "skipped": total_remote, "errors": [], "message": "未检测到活跃账户,跳过权限同步"})
     } else {
         json!({
@@ -349,7 +369,7 @@ async fn apply(
         reactivated,
         deactivated,
         updated: c_updated,
-        processed: if active.is_empty() {
+        processed: if active_count == 0 {
             0
         } else {
             c_created + c_updated

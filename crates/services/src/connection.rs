@@ -57,6 +57,7 @@ pub async fn conn_params(
         database: inst.database_name.clone(),
         username,
         password,
+        insecure_tls: false,
     })
 }
 
