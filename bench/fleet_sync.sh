@@ -51,9 +51,11 @@ run() {
   local t0 sid status
   t0=$(date +%s.%N)
   sid=$(curl "${H[@]}" -H 'Content-Type: application/json' -d '{}' $B/accounts/actions/sync-all | jq -r .data.session_id)
+  # watch progress the way the session list shows it (counters, no per-instance details)
   while :; do
-    status=$(curl -s -b $J "$B/history/sessions/$sid" | jq -r .data.session.status)
-    [ "$status" != running ] && break
+    status=$(curl -s -b $J "$B/history/sessions?sync_category=account&page_size=5" |
+      jq -r --arg s "$sid" '.data.items[] | select(.session_id == $s) | .status')
+    [ -n "$status" ] && [ "$status" != running ] && break
     sleep 0.2
   done
   echo "$sid $(echo "$(date +%s.%N) - $t0" | bc)"

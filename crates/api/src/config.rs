@@ -27,7 +27,7 @@ pub struct Settings {
     /// Pool checkout timeout, seconds.
     pub db_connection_timeout: u64,
     pub db_max_connections: u32,
-    /// `SYNC_PARALLELISM`: instances a fleet account sync works on at once (default 8).
+    /// `SYNC_PARALLELISM`: instances a fleet account sync works on at once (default 4).
     pub sync_parallelism: u32,
     /// `simple` (in-process) or `redis`.
     pub cache_type: String,
@@ -244,7 +244,7 @@ impl Settings {
             database_url,
             db_connection_timeout: r.int("DB_CONNECTION_TIMEOUT", 30, 1),
             db_max_connections: r.int("DB_MAX_CONNECTIONS", 20, 1),
-            sync_parallelism: r.int("SYNC_PARALLELISM", 8, 1),
+            sync_parallelism: r.int("SYNC_PARALLELISM", 4, 1),
             cache_type,
             cache_redis_url,
             cache_default_timeout: r.int("CACHE_DEFAULT_TIMEOUT", 300, 1),

@@ -168,13 +168,10 @@ async fn sync_all_records_every_instance_and_completes_with_errors() {
         record(&s, &format!("d-my-{u}"))["sync_details"]["remote_queries"],
         4
     );
-    assert!(
-        pg["sync_details"]["inventory"]["active_accounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n == &json!(role))
-    );
+    // the record keeps the counts, not the account names (records stay small for big fleets)
+    let inv = &pg["sync_details"]["inventory"];
+    assert!(inv["active_count"].as_i64().unwrap() >= 2 && inv.get("active_accounts").is_none());
+    assert_eq!(pg["sync_details"]["collection"]["status"], "completed");
     // error records and the list
     let e = app
         .get(&format!("/api/v1/history/sessions/{sid}/error-logs"))

@@ -133,6 +133,18 @@ fn categories(snapshot: &Option<Value>) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// Permission rows of the given inventory rows, by inventory id.
+async fn permissions_by_account(
+    txn: &DatabaseTransaction,
+    ids: &[i32],
+) -> Result<HashMap<i32, account_permission::Model>, sea_orm::DbErr> {
+    Ok(repo::permissions_of(txn, ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.instance_account_id, p))
+        .collect())
+}
+
 /// Message of a `reactivate` change: the reappearance, then what changed meanwhile.
 fn reactivate_message(username: &str, pd: &[Value], od: &[Value]) -> String {
     if pd.is_empty() && od.is_empty() {
@@ -155,15 +167,12 @@ async fn apply(
     let db_type = inst.db_type.as_str();
     // ---- phase 1: inventory (domain.md §2.8)
     repo::lock_instance(txn, inst.id).await?;
-    let (existing, perms) = repo::load(txn, inst.id, db_type).await?;
-    let mut by_name: HashMap<String, instance_account::Model> = existing
-        .into_iter()
-        .map(|a| (a.username.clone(), a))
-        .collect();
-    let mut perm_by_account: HashMap<i32, account_permission::Model> = perms
-        .into_iter()
-        .map(|p| (p.instance_account_id, p))
-        .collect();
+    let mut by_name: HashMap<String, instance_account::Model> =
+        repo::inventory(txn, inst.id, db_type)
+            .await?
+            .into_iter()
+            .map(|a| (a.username.clone(), a))
+            .collect();
 
     let total_remote = remote.len();
     let mut seen = std::collections::HashSet::new();
@@ -210,6 +219,8 @@ async fn apply(
     repo::deactivate(txn, &gone.iter().map(|r| r.id).collect::<Vec<_>>(), now).await?;
     let mut changes: Vec<NewChange> = Vec::new();
     let mut deleted_perms = Vec::new();
+    let gone_ids: Vec<i32> = gone.iter().map(|r| r.id).collect();
+    let mut perm_by_account = permissions_by_account(txn, &gone_ids).await?;
     for row in &gone {
         let old = perm_by_account.remove(&row.id);
         let pd = diff::privilege_diff(
@@ -248,101 +259,114 @@ async fn apply(
     let active_count = active.len();
     let (mut new_perms, mut unchanged) = (Vec::new(), Vec::new());
     let (mut c_created, mut c_updated) = (0i64, 0i64);
-    for (account_id, acc, was_reactivated) in active {
-        let snap = snapshot::build_snapshot(db_type, &acc.payload);
-        let facts = snapshot::build_facts(db_type, &snap, now);
-        let state = PermissionState {
-            type_specific: snap
-                .get("type_specific")
-                .and_then(|t| t.get(db_type))
-                .cloned(),
-            is_superuser: snapshot::has_capability(&facts, "SUPERUSER"),
-            is_locked: snapshot::has_capability(&facts, "LOCKED"),
-            snapshot: snap,
-            facts,
-        };
-        match perm_by_account.remove(&account_id) {
-            None => {
-                let pd = diff::privilege_diff(&Value::Null, &state.snapshot["categories"]);
-                let od = diff::other_diff(
-                    db_type,
-                    &Value::Null,
-                    &Value::Null,
-                    &state.snapshot,
-                    &state.facts,
-                );
-                changes.push(NewChange {
-                    username: acc.username.clone(),
-                    change_type: diff::ADD.into(),
-                    message: diff::message(&acc.username, diff::ADD, &pd, &od),
-                    privilege_diff: pd,
-                    other_diff: od,
-                });
-                c_created += 1;
-                new_perms.push(NewPermission {
-                    instance_account_id: account_id,
-                    username: acc.username.clone(),
-                    state,
-                    change_type: diff::ADD.into(),
-                });
+    // permission rows are read per batch of accounts, not all at once
+    let mut active = active.into_iter().peekable();
+    while active.peek().is_some() {
+        let batch: Vec<(i32, RemoteAccount, bool)> = active.by_ref().take(FLUSH).collect();
+        let ids: Vec<i32> = batch.iter().map(|(id, _, _)| *id).collect();
+        let mut perm_by_account = permissions_by_account(txn, &ids).await?;
+        for (account_id, acc, was_reactivated) in batch {
+            let snap = snapshot::build_snapshot(db_type, &acc.payload);
+            let facts = snapshot::build_facts(db_type, &snap, now);
+            let state = PermissionState {
+                type_specific: snap
+                    .get("type_specific")
+                    .and_then(|t| t.get(db_type))
+                    .cloned(),
+                is_superuser: snapshot::has_capability(&facts, "SUPERUSER"),
+                is_locked: snapshot::has_capability(&facts, "LOCKED"),
+                snapshot: snap,
+                facts,
+            };
+            match perm_by_account.remove(&account_id) {
+                None => {
+                    let pd = diff::privilege_diff(&Value::Null, &state.snapshot["categories"]);
+                    let od = diff::other_diff(
+                        db_type,
+                        &Value::Null,
+                        &Value::Null,
+                        &state.snapshot,
+                        &state.facts,
+                    );
+                    changes.push(NewChange {
+                        username: acc.username.clone(),
+                        change_type: diff::ADD.into(),
+                        message: diff::message(&acc.username, diff::ADD, &pd, &od),
+                        privilege_diff: pd,
+                        other_diff: od,
+                    });
+                    c_created += 1;
+                    new_perms.push(NewPermission {
+                        instance_account_id: account_id,
+                        username: acc.username.clone(),
+                        state,
+                        change_type: diff::ADD.into(),
+                    });
+                }
+                Some(old) => {
+                    let old_snap = old
+                        .permission_snapshot
+                        .clone()
+                        .filter(snapshot::is_v4)
+                        .unwrap_or(Value::Null);
+                    let old_facts = old.permission_facts.clone().unwrap_or(Value::Null);
+                    let pd = diff::privilege_diff(
+                        &categories(&Some(old_snap.clone())),
+                        &state.snapshot["categories"],
+                    );
+                    let od = diff::other_diff(
+                        db_type,
+                        &old_snap,
+                        &old_facts,
+                        &state.snapshot,
+                        &state.facts,
+                    );
+                    let kind = if was_reactivated {
+                        Some(diff::REACTIVATE)
+                    } else {
+                        diff::change_type(&pd, &od)
+                    };
+                    let Some(kind) = kind else {
+                        unchanged.push(old.id);
+                        continue;
+                    };
+                    repo::update_permission(txn, old, state, kind, now).await?;
+                    let message = if kind == diff::REACTIVATE {
+                        reactivate_message(&acc.username, &pd, &od)
+                    } else {
+                        diff::message(&acc.username, kind, &pd, &od)
+                    };
+                    changes.push(NewChange {
+                        username: acc.username.clone(),
+                        change_type: kind.into(),
+                        message,
+                        privilege_diff: pd,
+                        other_diff: od,
+                    });
+                    c_updated += 1;
+                }
             }
-            Some(old) => {
-                let old_snap = old
-                    .permission_snapshot
-                    .clone()
-                    .filter(snapshot::is_v4)
-                    .unwrap_or(Value::Null);
-                let old_facts = old.permission_facts.clone().unwrap_or(Value::Null);
-                let pd = diff::privilege_diff(
-                    &categories(&Some(old_snap.clone())),
-                    &state.snapshot["categories"],
-                );
-                let od = diff::other_diff(
+            if new_perms.len() >= FLUSH {
+                repo::insert_permissions(
+                    txn,
+                    inst.id,
                     db_type,
-                    &old_snap,
-                    &old_facts,
-                    &state.snapshot,
-                    &state.facts,
-                );
-                let kind = if was_reactivated {
-                    Some(diff::REACTIVATE)
-                } else {
-                    diff::change_type(&pd, &od)
-                };
-                let Some(kind) = kind else {
-                    unchanged.push(old.id);
-                    continue;
-                };
-                repo::update_permission(txn, old, state, kind, now).await?;
-                let message = if kind == diff::REACTIVATE {
-                    reactivate_message(&acc.username, &pd, &od)
-                } else {
-                    diff::message(&acc.username, kind, &pd, &od)
-                };
-                changes.push(NewChange {
-                    username: acc.username.clone(),
-                    change_type: kind.into(),
-                    message,
-                    privilege_diff: pd,
-                    other_diff: od,
-                });
-                c_updated += 1;
-            }
-        }
-        if new_perms.len() >= FLUSH {
-            repo::insert_permissions(txn, inst.id, db_type, std::mem::take(&mut new_perms), now)
+                    std::mem::take(&mut new_perms),
+                    now,
+                )
                 .await?;
-        }
-        if changes.len() >= FLUSH {
-            repo::insert_changes(
-                txn,
-                inst.id,
-                db_type,
-                session_id,
-                std::mem::take(&mut changes),
-                now,
-            )
-            .await?;
+            }
+            if changes.len() >= FLUSH {
+                repo::insert_changes(
+                    txn,
+                    inst.id,
+                    db_type,
+                    session_id,
+                    std::mem::take(&mut changes),
+                    now,
+                )
+                .await?;
+            }
         }
     }
     let c_skipped = unchanged.len() as i64;

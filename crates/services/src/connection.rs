@@ -57,7 +57,7 @@ pub async fn conn_params(
         database: inst.database_name.clone(),
         username,
         password,
-        insecure_tls: false,
+        insecure_tls: inst.insecure_tls,
     })
 }
 
@@ -274,6 +274,7 @@ fn transient(
         created_at: None,
         updated_at: None,
         deleted_at: None,
+        insecure_tls: matches!(body.optional_bool("insecure_tls"), Ok(Some(true))),
     }
 }
 

@@ -48,7 +48,7 @@ pub struct Services {
 }
 
 /// Default number of instances a fleet sync works on at once (`SYNC_PARALLELISM`).
-pub const DEFAULT_SYNC_PARALLELISM: usize = 8;
+pub const DEFAULT_SYNC_PARALLELISM: usize = 4;
 
 impl Services {
     /// Build the handle.

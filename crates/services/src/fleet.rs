@@ -151,8 +151,7 @@ async fn run(svc: Services, session_id: String, holder: String, work: Vec<(i32, 
         .for_each_concurrent(svc.sync_parallelism, |(record_id, inst)| {
             let (svc, session_id, ok, failed) = (&svc, &session_id, &ok, &failed);
             async move {
-                let outcome = run_one(svc, session_id, record_id, &inst).await;
-                match outcome {
+                match run_one(svc, session_id, record_id, &inst).await {
                     Some(true) => ok.fetch_add(1, Ordering::SeqCst),
                     Some(false) => failed.fetch_add(1, Ordering::SeqCst),
                     None => 0,
@@ -254,11 +253,22 @@ fn completed(o: &SyncOutcome) -> RecordOutcome {
         items_deleted: o.deactivated as i32,
         error_message: None,
         sync_details: Some(json!({
-            "inventory": o.inventory,
+            "inventory": without_names(&o.inventory),
             "collection": o.collection,
             "remote_queries": o.remote_queries,
         })),
     }
+}
+
+/// The inventory summary of a record keeps `active_count` but not the list of names: a
+/// session's records stay small however many accounts the fleet has (the names are the
+/// inventory itself, readable per instance).
+fn without_names(inventory: &serde_json::Value) -> serde_json::Value {
+    let mut v = inventory.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("active_accounts");
+    }
+    v
 }
 
 /// At start: mark `interrupted` every `running` session whose runner is gone (its session

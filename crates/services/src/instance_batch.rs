@@ -145,6 +145,7 @@ pub async fn create_rows(
             credential_id: v.credential_id.flatten().filter(|c| known.contains(c)),
             description: v.description.clone().flatten().unwrap_or_default(),
             is_active: true,
+            insecure_tls: v.insecure_tls.unwrap_or(false),
         })
         .collect();
     if !new.is_empty() {

@@ -143,6 +143,8 @@ pub struct InstanceView {
     pub description: Option<String>,
     pub tags: Vec<TagView>,
     pub is_active: bool,
+    /// SQL Server only: connect without TLS (old servers that cannot negotiate TLS 1.2).
+    pub insecure_tls: bool,
     /// UTC ISO-8601.
     pub last_connected: Option<String>,
     pub created_at: Option<String>,
@@ -195,6 +197,7 @@ pub async fn view(
         description: i.description.clone(),
         tags: tags.iter().map(TagView::from).collect(),
         is_active: i.is_active,
+        insecure_tls: i.insecure_tls,
         last_connected: i.last_connected.as_ref().map(time::iso),
         created_at: i.created_at.as_ref().map(time::iso),
         updated_at: i.updated_at.as_ref().map(time::iso),
@@ -215,6 +218,8 @@ pub struct InstanceInput {
     pub description: Option<Option<String>>,
     pub credential_id: Option<Option<i32>>,
     pub is_active: Option<bool>,
+    /// Boolean-ish `insecure_tls` (SQL Server without TLS).
+    pub insecure_tls: Option<bool>,
     pub tag_names: Vec<String>,
 }
 
@@ -402,6 +407,7 @@ pub fn read_input(body: &Body, update: bool) -> Result<InstanceInput, AppError> 
         Some(Value::Bool(b)) if !form => Some(*b),
         Some(_) => return Err(AppError::validation("is_active 仅支持布尔类型")),
     };
+    let insecure_tls = body.optional_bool("insecure_tls")?;
     let tag_names = match body.get("tag_names") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a
@@ -420,6 +426,7 @@ pub fn read_input(body: &Body, update: bool) -> Result<InstanceInput, AppError> 
         description,
         credential_id,
         is_active,
+        insecure_tls,
         tag_names,
     })
 }
@@ -490,6 +497,7 @@ pub async fn create(svc: &Services, body: &Body) -> ServiceResult<InstanceView> 
         credential_id: input.credential_id.flatten(),
         description: input.description.clone().flatten().unwrap_or_default(),
         is_active: input.is_active.unwrap_or(true),
+        insecure_tls: input.insecure_tls.unwrap_or(false),
     };
     save(svc, Write::Insert(new), &input.tag_names, PUB).await
 }
@@ -534,6 +542,7 @@ pub async fn update(svc: &Services, id: Option<i32>, body: &Body) -> ServiceResu
         description: input.description.clone(),
         credential_id: input.credential_id,
         is_active: input.is_active,
+        insecure_tls: input.insecure_tls,
     };
     save(
         svc,

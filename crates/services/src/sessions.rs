@@ -79,23 +79,23 @@ pub struct RecordView {
     pub created_at: Option<String>,
 }
 
-impl From<&sync_instance_record::Model> for RecordView {
-    fn from(r: &sync_instance_record::Model) -> Self {
+impl From<sync_instance_record::Model> for RecordView {
+    fn from(r: sync_instance_record::Model) -> Self {
         RecordView {
             id: r.id,
-            session_id: r.session_id.clone(),
+            session_id: r.session_id,
             instance_id: r.instance_id,
-            instance_name: r.instance_name.clone(),
-            sync_category: r.sync_category.clone(),
-            status: r.status.clone(),
+            instance_name: r.instance_name,
+            sync_category: r.sync_category,
+            status: r.status,
             started_at: r.started_at.as_ref().map(time::iso),
             completed_at: r.completed_at.as_ref().map(time::iso),
             items_synced: r.items_synced.unwrap_or(0),
             items_created: r.items_created.unwrap_or(0),
             items_updated: r.items_updated.unwrap_or(0),
             items_deleted: r.items_deleted.unwrap_or(0),
-            error_message: r.error_message.clone(),
-            sync_details: r.sync_details.clone(),
+            error_message: r.error_message,
+            sync_details: r.sync_details,
             created_at: r.created_at.as_ref().map(time::iso),
         }
     }
@@ -165,7 +165,7 @@ pub async fn detail(svc: &Services, session_id: &str) -> ServiceResult<SessionDe
     };
     Ok(SessionDetail {
         session: view,
-        instance_records: records.iter().map(RecordView::from).collect(),
+        instance_records: records.into_iter().map(RecordView::from).collect(),
         progress_percentage,
     })
 }
@@ -188,7 +188,7 @@ pub async fn error_logs(svc: &Services, session_id: &str) -> ServiceResult<Sessi
     Ok(SessionErrors {
         session: SessionView::from(&s),
         error_count: failed.len(),
-        error_records: failed.iter().map(RecordView::from).collect(),
+        error_records: failed.into_iter().map(RecordView::from).collect(),
     })
 }
 

@@ -19,6 +19,9 @@ pub use sea_orm::DatabaseConnection as Store;
 /// Store failure type.
 pub use sea_orm::DbErr as StoreError;
 
+/// Prepared statements kept per pooled connection (the app's hot statements fit easily).
+pub const STATEMENT_CACHE: usize = 100;
+
 /// Connect to the app store. `sqlite://path` URLs create the file (and its folder) when missing;
 /// `postgres://` / `postgresql://` (also SQLAlchemy-style `postgresql+psycopg://`) select PostgreSQL.
 pub async fn connect(
@@ -52,6 +55,11 @@ pub async fn connect(
     .min_connections(1)
     .acquire_timeout(Duration::from_secs(timeout_secs))
     .sqlx_logging(false);
+    // Prepared statements are cached per connection; bulk writes (multi-row inserts, `IN`
+    // lists of every size) would otherwise fill the default 100-entry caches of all pooled
+    // connections with large one-off statements (tens of MB per connection in a fleet sync).
+    opts.map_sqlx_postgres_opts(|o| o.statement_cache_capacity(STATEMENT_CACHE))
+        .map_sqlx_sqlite_opts(|o| o.statement_cache_capacity(STATEMENT_CACHE));
     let db = Database::connect(opts).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
         use sea_orm::ConnectionTrait;

@@ -31,6 +31,8 @@ pub struct Model {
     pub created_at: Option<DateTimeUtc>,
     pub updated_at: Option<DateTimeUtc>,
     pub deleted_at: Option<DateTimeUtc>,
+    /// SQL Server: connect without TLS (old servers that cannot negotiate TLS 1.2).
+    pub insecure_tls: bool,
 }
 
 /// No declared relations; joins are written explicitly in the repositories.

@@ -10,7 +10,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Baseline), Box::new(M0002SyncStatuses)]
+        vec![
+            Box::new(M0001Baseline),
+            Box::new(M0002SyncStatuses),
+            Box::new(M0003InsecureTls),
+        ]
     }
 }
 
@@ -192,6 +196,32 @@ impl MigrationTrait for M0002SyncStatuses {
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
         Err(DbErr::Migration("m0002 cannot be rolled back".into()))
+    }
+}
+
+/// Issue 8: the per-instance choice to connect to an old SQL Server without TLS.
+pub struct M0003InsecureTls;
+
+impl MigrationName for M0003InsecureTls {
+    fn name(&self) -> &str {
+        "m0003_instance_insecure_tls"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0003InsecureTls {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "ALTER TABLE instances ADD COLUMN insecure_tls boolean NOT NULL DEFAULT false",
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Err(DbErr::Migration("m0003 cannot be rolled back".into()))
     }
 }
 

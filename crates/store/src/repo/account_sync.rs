@@ -36,23 +36,35 @@ pub async fn lock_instance(db: &impl ConnectionTrait, instance_id: i32) -> Resul
         .map(|_| ())
 }
 
-/// The inventory and permission rows of one instance for one engine type.
-pub async fn load(
+/// The inventory rows of one instance for one engine type.
+pub async fn inventory(
     db: &impl ConnectionTrait,
     instance_id: i32,
     db_type: &str,
-) -> Result<(Vec<instance_account::Model>, Vec<account_permission::Model>), DbErr> {
-    let inventory = instance_account::Entity::find()
+) -> Result<Vec<instance_account::Model>, DbErr> {
+    instance_account::Entity::find()
         .filter(instance_account::Column::InstanceId.eq(instance_id))
         .filter(instance_account::Column::DbType.eq(db_type))
         .all(db)
-        .await?;
-    let permissions = account_permission::Entity::find()
-        .filter(account_permission::Column::InstanceId.eq(instance_id))
-        .filter(account_permission::Column::DbType.eq(db_type))
-        .all(db)
-        .await?;
-    Ok((inventory, permissions))
+        .await
+}
+
+/// The permission rows of the given inventory rows (read per batch of accounts, so a sync
+/// never holds every stored snapshot of a large instance at once).
+pub async fn permissions_of(
+    db: &impl ConnectionTrait,
+    instance_account_ids: &[i32],
+) -> Result<Vec<account_permission::Model>, DbErr> {
+    let mut out = Vec::with_capacity(instance_account_ids.len());
+    for chunk in instance_account_ids.chunks(ID_BATCH) {
+        out.extend(
+            account_permission::Entity::find()
+                .filter(account_permission::Column::InstanceAccountId.is_in(chunk.to_vec()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
 }
 
 /// Mark inventory rows as seen now; `reactivate` also clears their deletion.

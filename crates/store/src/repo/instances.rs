@@ -268,6 +268,7 @@ pub struct NewInstance {
     pub credential_id: Option<i32>,
     pub description: String,
     pub is_active: bool,
+    pub insecure_tls: bool,
 }
 
 impl NewInstance {
@@ -282,6 +283,7 @@ impl NewInstance {
             credential_id: Set(self.credential_id),
             description: Set(Some(self.description.clone())),
             is_active: Set(self.is_active),
+            insecure_tls: Set(self.insecure_tls),
             created_at: Set(Some(now)),
             updated_at: Set(Some(now)),
             ..Default::default()
@@ -320,6 +322,7 @@ pub struct InstanceChanges {
     pub description: Option<Option<String>>,
     pub credential_id: Option<Option<i32>>,
     pub is_active: Option<bool>,
+    pub insecure_tls: Option<bool>,
 }
 
 /// Apply [`InstanceChanges`] to `current`.
@@ -344,6 +347,9 @@ pub async fn update(
     }
     if let Some(a) = ch.is_active {
         am.is_active = Set(a);
+    }
+    if let Some(t) = ch.insecure_tls {
+        am.insecure_tls = Set(t);
     }
     am.updated_at = Set(Some(Utc::now()));
     am.update(db).await
