@@ -6,32 +6,9 @@
 
 mod common;
 
-use common::{MYSQL_ADMIN_URL, PG_ADMIN_URL, TestApp, unique};
+use common::{TestApp, my_exec, pg_exec, unique};
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, Executor};
 use std::time::Duration;
-
-async fn exec_pg(sqls: &[String]) {
-    let pool = sqlx::PgPool::connect(PG_ADMIN_URL).await.expect("postgres");
-    for s in sqls {
-        pool.execute(AssertSqlSafe(s.clone()))
-            .await
-            .unwrap_or_else(|e| panic!("{s}: {e}"));
-    }
-    pool.close().await;
-}
-
-async fn exec_my(sqls: &[String]) {
-    let pool = sqlx::MySqlPool::connect(MYSQL_ADMIN_URL)
-        .await
-        .expect("mariadb");
-    for s in sqls {
-        pool.execute(AssertSqlSafe(s.clone()))
-            .await
-            .unwrap_or_else(|e| panic!("{s}: {e}"));
-    }
-    pool.close().await;
-}
 
 async fn app_with(parallelism: &str) -> TestApp {
     let mut app = TestApp::with_env(&[("SYNC_PARALLELISM", parallelism)]).await;
@@ -95,8 +72,8 @@ fn record<'a>(s: &'a Value, name: &str) -> &'a Value {
 async fn sync_all_records_every_instance_and_completes_with_errors() {
     let u = unique();
     let (role, my_user) = (format!("wf_{u}_fleet"), format!("wf_{u}_mon"));
-    exec_pg(&[format!("CREATE ROLE {role} LOGIN")]).await;
-    exec_my(&[
+    pg_exec(&[format!("CREATE ROLE {role} LOGIN")]).await;
+    my_exec(&[
         format!("CREATE USER '{my_user}'@'%' IDENTIFIED BY 'Monitor123'"),
         format!("GRANT SELECT ON *.* TO '{my_user}'@'%'"),
     ])
@@ -230,8 +207,8 @@ async fn sync_all_records_every_instance_and_completes_with_errors() {
         .await
         .ok(200, "获取账户变更历史成功");
     assert_eq!(h["history"].as_array().unwrap().len(), 1);
-    exec_pg(&[format!("DROP ROLE {role}")]).await;
-    exec_my(&[format!("DROP USER '{my_user}'@'%'")]).await;
+    pg_exec(&[format!("DROP ROLE {role}")]).await;
+    my_exec(&[format!("DROP USER '{my_user}'@'%'")]).await;
 }
 
 #[tokio::test]

@@ -7,31 +7,8 @@
 
 mod common;
 
-use common::{MYSQL_ADMIN_URL, PG_ADMIN_URL, TestApp, unique};
+use common::{TestApp, my_exec, pg_exec, unique};
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, Executor};
-
-async fn pg_exec(sqls: &[String]) {
-    let pool = sqlx::PgPool::connect(PG_ADMIN_URL).await.expect("postgres");
-    for s in sqls {
-        pool.execute(AssertSqlSafe(s.clone()))
-            .await
-            .unwrap_or_else(|e| panic!("{s}: {e}"));
-    }
-    pool.close().await;
-}
-
-async fn my_exec(sqls: &[String]) {
-    let pool = sqlx::MySqlPool::connect(MYSQL_ADMIN_URL)
-        .await
-        .expect("mariadb");
-    for s in sqls {
-        pool.execute(AssertSqlSafe(s.clone()))
-            .await
-            .unwrap_or_else(|e| panic!("{s}: {e}"));
-    }
-    pool.close().await;
-}
 
 /// Find an account of the instance by username (including inactive ones).
 async fn account(app: &mut TestApp, iid: i64, username: &str) -> Option<Value> {

@@ -179,6 +179,15 @@ impl<C: sqlx::Connection> OneConnection<C> {
     }
 }
 
+/// A text (or number) column of a row read as a JSON map; `None` for NULL or other types.
+pub(crate) fn text(row: &Map<String, Value>, k: &str) -> Option<String> {
+    match row.get(k) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 pub(crate) fn query_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::Query(e.to_string())
 }

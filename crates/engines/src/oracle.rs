@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::{
     CONNECT_TIMEOUT, ConnParams, EngineAdapter, EngineError, RemoteAccount, STATEMENT_TIMEOUT_SECS,
-    like_escape, query_err,
+    like_escape, query_err, text,
 };
 
 /// Users never listed (`domain.md` §2.3).
@@ -133,14 +133,6 @@ pub fn sys_privs_sql() -> String {
         "SELECT grantee, privilege FROM dba_sys_privs WHERE grantee IN (SELECT username FROM dba_users WHERE {}) ORDER BY grantee, privilege",
         user_filter("username")
     )
-}
-
-fn text(r: &OraRow, k: &str) -> Option<String> {
-    match r.get(k) {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// Build the remote accounts from the three result sets: payload `{oracle_roles,

@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
-use crate::{CONNECT_TIMEOUT, ConnParams, EngineAdapter, EngineError, RemoteAccount, like_escape};
+use crate::{
+    CONNECT_TIMEOUT, ConnParams, EngineAdapter, EngineError, RemoteAccount, like_escape, text,
+};
 
 /// Logins never listed (`domain.md` §2.3).
 pub const EXCLUDE_USERS: [&str; 3] = ["public", "guest", "dbo"];
@@ -133,14 +135,6 @@ WHERE sp.type IN ('S', 'U', 'G')"
         })
         .collect::<Vec<_>>()
         .join("\nUNION ALL\n")
-}
-
-fn text(r: &SqlRow, k: &str) -> Option<String> {
-    match r.get(k) {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// 1/0/NULL (or a boolean) → JSON bool or null.

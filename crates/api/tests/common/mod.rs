@@ -26,6 +26,32 @@ pub fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..10].to_string()
 }
 
+/// Run statements on this machine's PostgreSQL as `postgres` (test fixtures).
+pub async fn pg_exec(sqls: &[String]) {
+    use sqlx::Executor;
+    let pool = sqlx::PgPool::connect(PG_ADMIN_URL).await.expect("postgres");
+    for s in sqls {
+        pool.execute(sqlx::AssertSqlSafe(s.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+    pool.close().await;
+}
+
+/// Run statements on this machine's MariaDB as `root` (test fixtures).
+pub async fn my_exec(sqls: &[String]) {
+    use sqlx::Executor;
+    let pool = sqlx::MySqlPool::connect(MYSQL_ADMIN_URL)
+        .await
+        .expect("mariadb");
+    for s in sqls {
+        pool.execute(sqlx::AssertSqlSafe(s.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+    pool.close().await;
+}
+
 /// A response: status, headers and JSON body (`Value::Null` when not JSON).
 #[derive(Debug)]
 pub struct Resp {
