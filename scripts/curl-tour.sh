@@ -33,4 +33,7 @@ for I in $PG $MY; do
   curl -s -b "$J" $B/instances/$I/accounts/$A/change-history | jq '{message, changes: [.data.history[] | {change_type, message}]}'
 done
 # 8. the account ledger across instances
+# fleet sync in the background under a sync session, then its progress
+S=$(curl "${H[@]}" -d '{}' $B/accounts/actions/sync-all | jq -r .data.session_id)
+sleep 2; curl -s -b "$J" "$B/history/sessions/$S" | jq '.data.session | {status, successful_instances, failed_instances, progress_percentage}'
 curl -s -b "$J" "$B/accounts/ledgers?page_size=5" | jq '{message, total: .data.total, first: .data.items[0]}'

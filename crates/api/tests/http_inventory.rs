@@ -1170,3 +1170,36 @@ async fn string_fields_refuse_other_json_types() {
     )
     .await;
 }
+
+/// SQL Server instances can opt out of TLS for old servers (issue 8); the flag is
+/// boolean-ish, defaults to false and is returned with the instance.
+#[tokio::test]
+async fn instances_carry_the_insecure_tls_choice() {
+    let mut app = admin().await;
+    let id = app
+        .create_instance(json!({"name": "old-mssql", "db_type": "sqlserver", "host": "10.0.0.9", "port": 1433, "insecure_tls": "yes"}))
+        .await;
+    let d = app
+        .get(&format!("/api/v1/instances/{id}"))
+        .await
+        .ok(200, "获取实例详情成功");
+    assert_eq!(d["instance"]["insecure_tls"], true);
+    let u = app
+        .put(&format!("/api/v1/instances/{id}"), json!({"name": "old-mssql", "db_type": "sqlserver", "host": "10.0.0.9", "port": 1433, "insecure_tls": false}))
+        .await
+        .ok(200, "实例更新成功");
+    assert_eq!(u["instance"]["insecure_tls"], false);
+    let other = app
+        .create_instance(
+            json!({"name": "new-mssql", "db_type": "sqlserver", "host": "10.0.0.8", "port": 1433}),
+        )
+        .await;
+    let d = app
+        .get(&format!("/api/v1/instances/{other}"))
+        .await
+        .ok(200, "获取实例详情成功");
+    assert_eq!(d["instance"]["insecure_tls"], false);
+    app.post("/api/v1/instances", json!({"name": "x1", "db_type": "sqlserver", "host": "h", "port": 1, "insecure_tls": "maybe"}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("insecure_tls 必须是布尔值"));
+}
