@@ -32,8 +32,8 @@ for I in $PG $MY; do
   curl -s -b "$J" $B/instances/$I/accounts/$A/permissions | jq '{message, db_type: .data.permissions.db_type, categories: (.data.permissions.snapshot.categories | keys)}'
   curl -s -b "$J" $B/instances/$I/accounts/$A/change-history | jq '{message, changes: [.data.history[] | {change_type, message}]}'
 done
-# 8. the account ledger across instances
-# fleet sync in the background under a sync session, then its progress
+# 8. fleet sync in the background under a sync session, then its progress
 S=$(curl "${H[@]}" -d '{}' $B/accounts/actions/sync-all | jq -r .data.session_id)
 sleep 2; curl -s -b "$J" "$B/history/sessions/$S" | jq '.data.session | {status, successful_instances, failed_instances, progress_percentage}'
+# 9. the account ledger across instances
 curl -s -b "$J" "$B/accounts/ledgers?page_size=5" | jq '{message, total: .data.total, first: .data.items[0]}'
