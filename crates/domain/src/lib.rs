@@ -8,6 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod db_type;
 pub mod diff;
+pub mod dsl;
 pub mod error;
 pub mod password;
 pub mod snapshot;
