@@ -46,6 +46,7 @@ pub fn router(st: AppState) -> Router {
         .merge(routes::files::router())
         .merge(routes::cache::router())
         .merge(routes::history::router())
+        .merge(routes::classifications::router())
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
             middleware::csrf_global,

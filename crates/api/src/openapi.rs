@@ -59,6 +59,8 @@ pub struct JsonObject {
         routes::accounts::instance_accounts, routes::accounts::instance_account_permissions,
         routes::accounts::instance_account_history, routes::accounts::ledgers, routes::accounts::ledger_permissions,
         routes::accounts::sync_one, routes::accounts::sync_all,
+        routes::classifications::list, routes::classifications::create, routes::classifications::detail,
+        routes::classifications::update, routes::classifications::delete, routes::classifications::validate_expression,
         routes::history::list, routes::history::detail, routes::history::error_logs, routes::history::cancel,
         routes::connections::test, routes::connections::validate_params, routes::connections::batch_test,
         routes::connections::status,
@@ -79,7 +81,7 @@ pub struct JsonObject {
     tags(
         (name = "auth"), (name = "health"), (name = "admin"), (name = "instances"), (name = "connections"),
         (name = "credentials"), (name = "accounts"), (name = "users"), (name = "tags"), (name = "tags_bulk"),
-        (name = "common"), (name = "files"), (name = "cache"), (name = "history"),
+        (name = "common"), (name = "files"), (name = "cache"), (name = "history"), (name = "classifications"),
     )
 )]
 struct ApiDoc;
@@ -357,6 +359,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 72, "every route of the router is documented");
+        assert_eq!(operations, 78, "every route of the router is documented");
     }
 }

@@ -1,0 +1,128 @@
+//! Account classifications (`api-v1.md` §4.11): classification CRUD and the DSL v4
+//! expression check. Rules and queries live in `wf_services::classifications`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use wf_domain::Permission;
+use wf_services::classifications::{self as svc, ClassificationView};
+
+use super::Ids;
+use crate::ctx::Ctx;
+use crate::envelope::{created, ok, ok_empty};
+use crate::error::ApiResult;
+use crate::payload::Payload;
+use crate::state::AppState;
+
+/// Classification routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/accounts/classifications", get(list).post(create))
+        .route(
+            "/api/v1/accounts/classifications/{classification_id}",
+            get(detail).put(update).delete(delete),
+        )
+        .route(
+            "/api/v1/accounts/classifications/rules/actions/validate-expression",
+            post(validate_expression),
+        )
+}
+
+/// `{classifications}`.
+#[derive(Serialize, ToSchema)]
+pub struct ClassificationList {
+    pub classifications: Vec<ClassificationView>,
+}
+
+/// `{classification}`.
+#[derive(Serialize, ToSchema)]
+pub struct ClassificationData {
+    pub classification: ClassificationView,
+}
+
+/// `{rule_expression}`: the parsed, valid expression.
+#[derive(Serialize, ToSchema)]
+pub struct ExpressionData {
+    #[schema(value_type = Object)]
+    pub rule_expression: Value,
+}
+
+/// `GET /accounts/classifications` — active classifications by priority.
+#[utoipa::path(get, path = "/api/v1/accounts/classifications", tag = "classifications", operation_id = "classifications_list",
+    responses((status = 200, body = ClassificationList)))]
+pub async fn list(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let classifications = svc::list(&st.svc).await?;
+    Ok(ok(
+        "账户分类获取成功",
+        &ClassificationList { classifications },
+    ))
+}
+
+/// `POST /accounts/classifications`.
+#[utoipa::path(post, path = "/api/v1/accounts/classifications", tag = "classifications", operation_id = "classifications_create",
+    request_body = crate::openapi::JsonObject, responses((status = 201, body = ClassificationData)))]
+pub async fn create(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
+    ctx.authorize_write(&st, Permission::Create, Some(&body))
+        .await?;
+    let classification = svc::create(&st.svc, &body.json_only()).await?;
+    Ok(created(
+        "账户分类创建成功",
+        &ClassificationData { classification },
+    ))
+}
+
+/// `GET /accounts/classifications/{classification_id}`.
+#[utoipa::path(get, path = "/api/v1/accounts/classifications/{classification_id}", tag = "classifications",
+    operation_id = "classifications_detail", params(("classification_id" = i64, Path)),
+    responses((status = 200, body = ClassificationData)))]
+pub async fn detail(State(st): State<AppState>, ctx: Ctx, id: Ids) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let classification = svc::detail(&st.svc, id.one()).await?;
+    Ok(ok(
+        "账户分类获取成功",
+        &ClassificationData { classification },
+    ))
+}
+
+/// `PUT /accounts/classifications/{classification_id}` — partial update.
+#[utoipa::path(put, path = "/api/v1/accounts/classifications/{classification_id}", tag = "classifications",
+    operation_id = "classifications_update", params(("classification_id" = i64, Path)),
+    request_body = crate::openapi::JsonObject, responses((status = 200, body = ClassificationData)))]
+pub async fn update(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload) -> ApiResult {
+    ctx.authorize_write(&st, Permission::Update, Some(&body))
+        .await?;
+    let classification = svc::update(&st.svc, id.one(), &body.json_only()).await?;
+    Ok(ok(
+        "账户分类更新成功",
+        &ClassificationData { classification },
+    ))
+}
+
+/// `DELETE /accounts/classifications/{classification_id}`.
+#[utoipa::path(delete, path = "/api/v1/accounts/classifications/{classification_id}", tag = "classifications",
+    operation_id = "classifications_delete", params(("classification_id" = i64, Path)),
+    responses((status = 200, body = crate::openapi::MessageEnvelope)))]
+pub async fn delete(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payload) -> ApiResult {
+    ctx.authorize_write(&st, Permission::Delete, Some(&body))
+        .await?;
+    svc::delete(&st.svc, id.one()).await?;
+    Ok(ok_empty("账户分类删除成功"))
+}
+
+/// `POST /accounts/classifications/rules/actions/validate-expression`.
+#[utoipa::path(post, path = "/api/v1/accounts/classifications/rules/actions/validate-expression", tag = "classifications",
+    operation_id = "classifications_validate_expression", request_body = crate::openapi::JsonObject,
+    responses((status = 200, body = ExpressionData)))]
+pub async fn validate_expression(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
+    ctx.authorize_write(&st, Permission::View, Some(&body))
+        .await?;
+    let rule_expression = svc::validate_expression(&body.json_only())?;
+    Ok(ok(
+        "规则表达式校验通过",
+        &ExpressionData { rule_expression },
+    ))
+}

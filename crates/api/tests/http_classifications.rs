@@ -1,0 +1,221 @@
+//! Account classifications (issue 9, first part): classification CRUD with the contract's
+//! validation, defaults, deletion guards, and the DSL v4 expression check — through the real
+//! router on the selected store.
+
+mod common;
+
+use common::TestApp;
+use serde_json::json;
+
+const C: &str = "/api/v1/accounts/classifications";
+const V: &str = "/api/v1/accounts/classifications/rules/actions/validate-expression";
+
+#[tokio::test]
+async fn classification_crud_and_rules() {
+    let mut app = TestApp::new().await;
+    app.login_admin().await;
+    let l = app.get(C).await.ok(200, "账户分类获取成功");
+    assert_eq!(l["classifications"], json!([]));
+    // validation
+    app.post(C, json!({"name": "  "}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("分类名称不能为空"));
+    app.post(C, json!({"name": "x", "risk_level": "extreme"}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("风险等级取值无效"));
+    app.post(C, json!({"name": "x", "color": "pink"}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("无效的颜色选择"));
+    app.post(C, json!({"name": "x", "icon_name": "fa-bomb"}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("图标取值无效"));
+    app.post(C, json!({"name": 7}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("name 必须是字符串"));
+    // create with defaults; priority clamped; non-integer priority → default
+    let c = app
+        .post(C, json!({"name": " 特权账户 "}))
+        .await
+        .ok(201, "账户分类创建成功")["classification"]
+        .clone();
+    assert_eq!(c["name"], "特权账户");
+    assert_eq!(
+        (
+            c["risk_level"].as_str(),
+            c["color_key"].as_str(),
+            c["color"].as_str()
+        ),
+        (Some("medium"), Some("info"), Some("#3498db"))
+    );
+    assert_eq!(
+        (
+            c["icon_name"].as_str(),
+            c["priority"].as_i64(),
+            c["is_system"].as_bool()
+        ),
+        (Some("fa-tag"), Some(0), Some(false))
+    );
+    assert!(c.get("rules_count").is_none());
+    let hi = app
+        .post(C, json!({"name": "高危", "risk_level": "critical", "color": "danger", "icon_name": "fa-crown", "priority": 500, "description": "d"}))
+        .await
+        .ok(201, "账户分类创建成功")["classification"]
+        .clone();
+    assert_eq!(
+        (hi["priority"].as_i64(), hi["color"].as_str()),
+        (Some(100), Some("#e74c3c"))
+    );
+    let odd = app
+        .post(C, json!({"name": "低", "priority": "abc"}))
+        .await
+        .ok(201, "账户分类创建成功")["classification"]
+        .clone();
+    assert_eq!(odd["priority"], 0);
+    app.post(C, json!({"name": "高危"}))
+        .await
+        .err(400, "NAME_EXISTS", Some("分类名称已存在"));
+    // list: by priority, with active rule counts
+    let l = app.get(C).await.ok(200, "账户分类获取成功");
+    let names: Vec<&str> = l["classifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[0], "高危");
+    assert_eq!(l["classifications"][0]["rules_count"], 0);
+    // detail and partial update
+    let id = c["id"].as_i64().unwrap();
+    let d = app
+        .get(&format!("{C}/{id}"))
+        .await
+        .ok(200, "账户分类获取成功")["classification"]
+        .clone();
+    assert_eq!(
+        (d["name"].as_str(), d["rules_count"].as_i64()),
+        (Some("特权账户"), Some(0))
+    );
+    let u = app
+        .put(&format!("{C}/{id}"), json!({"priority": 42}))
+        .await
+        .ok(200, "账户分类更新成功")["classification"]
+        .clone();
+    assert_eq!(
+        (
+            u["name"].as_str(),
+            u["priority"].as_i64(),
+            u["risk_level"].as_str()
+        ),
+        (Some("特权账户"), Some(42), Some("medium"))
+    );
+    app.put(&format!("{C}/{id}"), json!({"name": "高危"}))
+        .await
+        .err(400, "NAME_EXISTS", Some("分类名称已存在"));
+    app.get(&format!("{C}/999999"))
+        .await
+        .err(404, "INVALID_REQUEST", None);
+    // delete: in use → 409, system → 400, otherwise gone
+    let store = app.state.svc.store().clone();
+    {
+        use sea_orm::{ActiveModelTrait, Set};
+        wf_store::entity::classification_rule::ActiveModel {
+            classification_id: Set(id as i32),
+            db_type: Set("mysql".into()),
+            rule_name: Set("r1".into()),
+            rule_expression: Set("{}".into()),
+            is_active: Set(false),
+            ..Default::default()
+        }
+        .insert(&store)
+        .await
+        .unwrap();
+        let sys = wf_store::entity::account_classification::ActiveModel {
+            name: Set("系统".into()),
+            risk_level: Set("high".into()),
+            is_system: Set(true),
+            is_active: Set(true),
+            ..Default::default()
+        }
+        .insert(&store)
+        .await
+        .unwrap();
+        app.delete(&format!("{C}/{}", sys.id)).await.err(
+            400,
+            "SYSTEM_CLASSIFICATION",
+            Some("系统分类不能删除"),
+        );
+    }
+    app.delete(&format!("{C}/{id}")).await.err(
+        409,
+        "CLASSIFICATION_IN_USE",
+        Some("分类仍在使用,请先迁移关联规则/账户后再删除"),
+    );
+    let hid = hi["id"].as_i64().unwrap();
+    app.delete(&format!("{C}/{hid}"))
+        .await
+        .ok(200, "账户分类删除成功");
+    app.get(&format!("{C}/{hid}"))
+        .await
+        .err(404, "INVALID_REQUEST", None);
+}
+
+#[tokio::test]
+async fn expression_check() {
+    let mut app = TestApp::new().await;
+    app.login_admin().await;
+    let good = json!({"version": 4, "expr": {"op": "OR", "args": [{"fn": "is_superuser"}, {"fn": "has_privilege", "args": {"name": "GRANT OPTION", "scope": "global"}}]}});
+    let d = app
+        .post(V, json!({"rule_expression": good}))
+        .await
+        .ok(200, "规则表达式校验通过");
+    assert_eq!(d["rule_expression"], good);
+    // a JSON string is parsed
+    let d = app
+        .post(V, json!({"rule_expression": good.to_string()}))
+        .await
+        .ok(200, "规则表达式校验通过");
+    assert_eq!(d["rule_expression"], good);
+    app.post(V, json!({}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("缺少 rule_expression 字段"));
+    let r = app.post(V, json!({"rule_expression": "{bad"})).await;
+    let m = r.err(400, "VALIDATION_ERROR", None)["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(m.starts_with("规则表达式 JSON 解析失败: "), "{m}");
+    app.post(
+        V,
+        json!({"rule_expression": {"version": 3, "expr": {"fn": "is_superuser"}}}),
+    )
+    .await
+    .err(
+        400,
+        "DSL_V4_REQUIRED",
+        Some("仅支持 DSL v4 表达式(version=4)"),
+    );
+    for bad in [
+        json!({"version": 4, "expr": {"fn": "is_root"}}),
+        json!({"version": 4, "expr": {"op": "NOT", "args": []}}),
+        json!({"version": 4, "expr": {"fn": "has_privilege", "args": {"name": "SELECT", "scope": "x"}}}),
+        json!({"version": 4}),
+    ] {
+        app.post(V, json!({"rule_expression": bad})).await.err(
+            400,
+            "INVALID_DSL_EXPRESSION",
+            Some("DSL v4 表达式校验失败"),
+        );
+    }
+    // view permission is enough (a plain user)
+    app.create_user("viewer_1", "user", "TestPass1").await;
+    let mut user = app.client();
+    user.login("viewer_1", "TestPass1").await;
+    user.post(V, json!({"rule_expression": good}))
+        .await
+        .ok(200, "规则表达式校验通过");
+    user.post(C, json!({"name": "n"})).await.err(
+        403,
+        "PERMISSION_REQUIRED",
+        Some("需要 create 权限"),
+    );
+}
