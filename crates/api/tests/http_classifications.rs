@@ -219,3 +219,180 @@ async fn expression_check() {
         Some("需要 create 权限"),
     );
 }
+
+const R: &str = "/api/v1/accounts/classifications/rules";
+
+#[tokio::test]
+async fn rules_crud_validation_and_stats() {
+    let mut app = TestApp::new().await;
+    app.login_admin().await;
+    let cid = app
+        .post(C, json!({"name": "特权"}))
+        .await
+        .ok(201, "账户分类创建成功")["classification"]["id"]
+        .as_i64()
+        .unwrap();
+    let su = json!({"version": 4, "expr": {"fn": "is_superuser"}});
+    let base = |name: &str, expr: serde_json::Value| json!({"rule_name": name, "classification_id": cid, "db_type": "MySQL", "operator": "OR", "rule_expression": expr});
+    // validation, in the contract's order and wording
+    app.post(R, json!({"rule_name": "x"})).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("缺少必填字段: classification_id, db_type, operator"),
+    );
+    app.post(
+        R,
+        json!({"rule_name": "x", "classification_id": "abc", "db_type": "mysql", "operator": "OR"}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("选择的分类不存在"));
+    app.post(
+        R,
+        json!({"rule_name": "x", "classification_id": 99999, "db_type": "mysql", "operator": "OR"}),
+    )
+    .await
+    .err(404, "RESOURCE_NOT_FOUND", Some("选择的分类不存在"));
+    app.post(
+        R,
+        json!({"rule_name": "x", "classification_id": cid, "db_type": "db2", "operator": "OR"}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("数据库类型取值无效"));
+    app.post(
+        R,
+        json!({"rule_name": "x", "classification_id": cid, "db_type": "mysql", "operator": "or"}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("匹配逻辑取值无效"));
+    app.post(R, base("x", json!("{bad")))
+        .await
+        .err(400, "VALIDATION_ERROR", None);
+    app.post(R, base("x", json!([1]))).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("规则表达式必须为对象"),
+    );
+    // non-v4 is refused on save (issue 9), invalid v4 too; a missing expression is not v4
+    app.post(R, base("x", json!({"version": 3, "expr": {}})))
+        .await
+        .err(400, "DSL_V4_REQUIRED", None);
+    app.post(
+        R,
+        json!({"rule_name": "x", "classification_id": cid, "db_type": "mysql", "operator": "OR"}),
+    )
+    .await
+    .err(400, "DSL_V4_REQUIRED", None);
+    app.post(R, base("x", json!({"version": 4, "expr": {"fn": "nope"}})))
+        .await
+        .err(
+            400,
+            "INVALID_DSL_EXPRESSION",
+            Some("DSL v4 规则表达式校验失败"),
+        );
+    // create (db_type normalised, expression canonical); uniqueness by name and by expression
+    let id = app
+        .post(R, base("超级用户", su.clone()))
+        .await
+        .ok(201, "分类规则创建成功")["rule_id"]
+        .as_i64()
+        .unwrap();
+    app.post(
+        R,
+        base(
+            "超级用户",
+            json!({"version": 4, "expr": {"fn": "has_role", "args": {"name": "x"}}}),
+        ),
+    )
+    .await
+    .err(400, "NAME_EXISTS", Some("同一数据库类型下规则名称重复"));
+    app.post(R, base("另一个", json!(su.to_string())))
+        .await
+        .err(400, "EXPRESSION_DUPLICATED", Some("规则表达式重复"));
+    let grant = json!({"expr": {"args": {"scope": "global", "name": "GRANT OPTION"}, "fn": "has_privilege"}, "version": 4});
+    let id2 = app
+        .post(R, base("可授权", grant.clone()))
+        .await
+        .ok(201, "分类规则创建成功")["rule_id"]
+        .as_i64()
+        .unwrap();
+    // detail: parsed expression; filter: canonical text, newest first
+    let d = app
+        .get(&format!("{R}/{id}"))
+        .await
+        .ok(200, "规则详情获取成功")["rule"]
+        .clone();
+    assert_eq!(
+        (d["db_type"].as_str(), d["classification_name"].as_str()),
+        (Some("mysql"), Some("特权"))
+    );
+    assert_eq!(d["rule_expression"], su);
+    assert!(d.get("matched_accounts_count").is_none());
+    let f = app
+        .get(&format!("{R}/filter?classification_id={cid}&db_type=mysql"))
+        .await
+        .ok(200, "分类规则获取成功");
+    assert_eq!(f["rules"][0]["id"].as_i64(), Some(id2));
+    assert_eq!(
+        f["rules"][0]["rule_expression"],
+        json!(
+            r#"{"expr":{"args":{"name":"GRANT OPTION","scope":"global"},"fn":"has_privilege"},"version":4}"#
+        )
+    );
+    let l = app.get(R).await.ok(200, "分类规则列表获取成功");
+    assert_eq!(l["rules_by_db_type"]["mysql"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        l["rules_by_db_type"]["mysql"][0]["matched_accounts_count"],
+        0
+    );
+    // the classification counts its active rules
+    let c = app
+        .get(&format!("{C}/{cid}"))
+        .await
+        .ok(200, "账户分类获取成功");
+    assert_eq!(c["classification"]["rules_count"], 2);
+    // update: expression kept when absent, is_active absent → true, uniqueness excludes itself
+    app.put(&format!("{R}/{id}"), json!({"rule_name": "超级用户", "classification_id": cid, "db_type": "mysql", "operator": "AND", "is_active": false}))
+        .await
+        .ok(200, "分类规则更新成功");
+    let d = app
+        .get(&format!("{R}/{id}"))
+        .await
+        .ok(200, "规则详情获取成功")["rule"]
+        .clone();
+    assert_eq!(
+        (d["is_active"].as_bool(), d["rule_expression"].clone()),
+        (Some(false), su.clone())
+    );
+    app.put(&format!("{R}/{id}"), json!({"rule_name": "可授权", "classification_id": cid, "db_type": "mysql", "operator": "AND"}))
+        .await
+        .err(400, "NAME_EXISTS", None);
+    // stats: active rules only, by id; bad ids → 400
+    let s = app
+        .get(&format!("{R}/stats"))
+        .await
+        .ok(200, "规则命中统计获取成功");
+    assert_eq!(
+        s["rule_stats"],
+        json!([{"rule_id": id2, "matched_accounts_count": 0}])
+    );
+    let s = app
+        .get(&format!("{R}/stats?rule_ids={id2},,{id}"))
+        .await
+        .ok(200, "规则命中统计获取成功");
+    assert_eq!(s["rule_stats"].as_array().unwrap().len(), 1);
+    app.get(&format!("{R}/stats?rule_ids=1,x")).await.err(
+        400,
+        "VALIDATION_ERROR",
+        Some("rule_ids 参数必须为整数ID,使用逗号分隔"),
+    );
+    // delete
+    app.delete(&format!("{R}/{id2}"))
+        .await
+        .ok(200, "分类规则删除成功");
+    app.get(&format!("{R}/{id2}"))
+        .await
+        .err(404, "INVALID_REQUEST", None);
+    app.delete(&format!("{R}/{id2}"))
+        .await
+        .err(404, "INVALID_REQUEST", None);
+}

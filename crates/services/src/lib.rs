@@ -7,6 +7,7 @@ pub mod account_reads;
 pub mod accounts;
 pub mod admin;
 pub mod cache;
+pub mod classification_rules;
 pub mod classifications;
 pub mod connection;
 pub mod context;

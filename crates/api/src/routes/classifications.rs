@@ -6,11 +6,13 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use wf_domain::Permission;
+use wf_services::classification_rules::{self as rules, RuleStat, RuleView};
 use wf_services::classifications::{self as svc, ClassificationView};
 
-use super::Ids;
+use super::{Ids, Params};
 use crate::ctx::Ctx;
 use crate::envelope::{created, ok, ok_empty};
 use crate::error::ApiResult;
@@ -28,6 +30,22 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/accounts/classifications/rules/actions/validate-expression",
             post(validate_expression),
+        )
+        .route(
+            "/api/v1/accounts/classifications/rules",
+            get(rules_list).post(rules_create),
+        )
+        .route(
+            "/api/v1/accounts/classifications/rules/filter",
+            get(rules_filter),
+        )
+        .route(
+            "/api/v1/accounts/classifications/rules/stats",
+            get(rules_stats),
+        )
+        .route(
+            "/api/v1/accounts/classifications/rules/{rule_id}",
+            get(rule_detail).put(rule_update).delete(rule_delete),
         )
 }
 
@@ -125,4 +143,120 @@ pub async fn validate_expression(State(st): State<AppState>, ctx: Ctx, body: Pay
         "规则表达式校验通过",
         &ExpressionData { rule_expression },
     ))
+}
+
+/// `{rules_by_db_type}`.
+#[derive(Serialize, ToSchema)]
+pub struct RulesByDbType {
+    pub rules_by_db_type: BTreeMap<String, Vec<RuleView>>,
+}
+
+/// `{rule_id}` of a created rule.
+#[derive(Serialize, ToSchema)]
+pub struct RuleCreated {
+    pub rule_id: i32,
+}
+
+/// `{rules}` (expressions as JSON text).
+#[derive(Serialize, ToSchema)]
+pub struct RuleList {
+    pub rules: Vec<RuleView>,
+}
+
+/// `{rule}`.
+#[derive(Serialize, ToSchema)]
+pub struct RuleData {
+    pub rule: RuleView,
+}
+
+/// `{rule_stats}`.
+#[derive(Serialize, ToSchema)]
+pub struct RuleStats {
+    pub rule_stats: Vec<RuleStat>,
+}
+
+/// `GET /accounts/classifications/rules` — active rules grouped by db type.
+#[utoipa::path(get, path = "/api/v1/accounts/classifications/rules", tag = "classifications", operation_id = "rules_list",
+    responses((status = 200, body = RulesByDbType)))]
+pub async fn rules_list(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let rules_by_db_type = rules::list_by_db_type(&st.svc).await?;
+    Ok(ok(
+        "分类规则列表获取成功",
+        &RulesByDbType { rules_by_db_type },
+    ))
+}
+
+/// `POST /accounts/classifications/rules` — the DSL v4 expression is validated and stored
+/// canonically.
+#[utoipa::path(post, path = "/api/v1/accounts/classifications/rules", tag = "classifications", operation_id = "rules_create",
+    request_body = crate::openapi::JsonObject, responses((status = 201, body = RuleCreated)))]
+pub async fn rules_create(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
+    ctx.authorize_write(&st, Permission::Create, Some(&body))
+        .await?;
+    let rule_id = rules::create(&st.svc, &body.json_only()).await?;
+    Ok(created("分类规则创建成功", &RuleCreated { rule_id }))
+}
+
+/// `GET /accounts/classifications/rules/filter`.
+#[utoipa::path(get, path = "/api/v1/accounts/classifications/rules/filter", tag = "classifications", operation_id = "rules_filter",
+    responses((status = 200, body = RuleList)))]
+pub async fn rules_filter(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let cid = q
+        .trimmed("classification_id")
+        .and_then(|v| v.parse::<i32>().ok());
+    let db_type = q.trimmed("db_type");
+    let list = rules::filter(&st.svc, cid, db_type.as_deref()).await?;
+    Ok(ok("分类规则获取成功", &RuleList { rules: list }))
+}
+
+/// `GET /accounts/classifications/rules/stats`.
+#[utoipa::path(get, path = "/api/v1/accounts/classifications/rules/stats", tag = "classifications", operation_id = "rules_stats",
+    responses((status = 200, body = RuleStats)))]
+pub async fn rules_stats(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let ids = rules::parse_rule_ids(q.get("rule_ids").map(String::as_str))?;
+    let rule_stats = rules::stats(&st.svc, ids).await?;
+    Ok(ok("规则命中统计获取成功", &RuleStats { rule_stats }))
+}
+
+/// `GET /accounts/classifications/rules/{rule_id}`.
+#[utoipa::path(get, path = "/api/v1/accounts/classifications/rules/{rule_id}", tag = "classifications", operation_id = "rules_detail",
+    params(("rule_id" = i64, Path)), responses((status = 200, body = RuleData)))]
+pub async fn rule_detail(State(st): State<AppState>, ctx: Ctx, id: Ids) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let rule = rules::detail(&st.svc, id.one()).await?;
+    Ok(ok("规则详情获取成功", &RuleData { rule }))
+}
+
+/// `PUT /accounts/classifications/rules/{rule_id}`.
+#[utoipa::path(put, path = "/api/v1/accounts/classifications/rules/{rule_id}", tag = "classifications", operation_id = "rules_update",
+    params(("rule_id" = i64, Path)), request_body = crate::openapi::JsonObject,
+    responses((status = 200, body = crate::openapi::MessageEnvelope)))]
+pub async fn rule_update(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    id: Ids,
+    body: Payload,
+) -> ApiResult {
+    ctx.authorize_write(&st, Permission::Update, Some(&body))
+        .await?;
+    rules::update(&st.svc, id.one(), &body.json_only()).await?;
+    Ok(ok_empty("分类规则更新成功"))
+}
+
+/// `DELETE /accounts/classifications/rules/{rule_id}`.
+#[utoipa::path(delete, path = "/api/v1/accounts/classifications/rules/{rule_id}", tag = "classifications", operation_id = "rules_delete",
+    params(("rule_id" = i64, Path)), responses((status = 200, body = crate::openapi::MessageEnvelope)))]
+pub async fn rule_delete(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    id: Ids,
+    body: Payload,
+) -> ApiResult {
+    ctx.authorize_write(&st, Permission::Delete, Some(&body))
+        .await?;
+    rules::delete(&st.svc, id.one()).await?;
+    Ok(ok_empty("分类规则删除成功"))
 }

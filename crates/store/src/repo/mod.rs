@@ -9,6 +9,7 @@ pub mod classifications;
 pub mod credentials;
 pub mod instances;
 pub mod leases;
+pub mod rules;
 pub mod sessions;
 pub mod tags;
 pub mod users;
