@@ -63,7 +63,8 @@ pub struct JsonObject {
         routes::classifications::update, routes::classifications::delete, routes::classifications::validate_expression,
         routes::classifications::rules_list, routes::classifications::rules_create, routes::classifications::rules_filter,
         routes::classifications::rules_stats, routes::classifications::rule_detail, routes::classifications::rule_update,
-        routes::classifications::rule_delete,
+        routes::classifications::rule_delete, routes::classifications::assignments,
+        routes::classifications::remove_assignment, routes::classifications::auto_classify,
         routes::history::list, routes::history::detail, routes::history::error_logs, routes::history::cancel,
         routes::connections::test, routes::connections::validate_params, routes::connections::batch_test,
         routes::connections::status,
@@ -362,6 +363,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 85, "every route of the router is documented");
+        assert_eq!(operations, 88, "every route of the router is documented");
     }
 }

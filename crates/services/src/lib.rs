@@ -9,6 +9,7 @@ pub mod admin;
 pub mod cache;
 pub mod classification_rules;
 pub mod classifications;
+pub mod classify;
 pub mod connection;
 pub mod context;
 pub mod credentials;

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use wf_domain::Permission;
 use wf_services::classification_rules::{self as rules, RuleStat, RuleView};
 use wf_services::classifications::{self as svc, ClassificationView};
+use wf_services::classify::{self, AssignmentView, ClassifyResult};
 
 use super::{Ids, Params};
 use crate::ctx::Ctx;
@@ -46,6 +47,18 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/accounts/classifications/rules/{rule_id}",
             get(rule_detail).put(rule_update).delete(rule_delete),
+        )
+        .route(
+            "/api/v1/accounts/classifications/assignments",
+            get(assignments),
+        )
+        .route(
+            "/api/v1/accounts/classifications/assignments/{assignment_id}",
+            axum::routing::delete(remove_assignment),
+        )
+        .route(
+            "/api/v1/accounts/classifications/actions/auto-classify",
+            post(auto_classify),
         )
 }
 
@@ -259,4 +272,48 @@ pub async fn rule_delete(
         .await?;
     rules::delete(&st.svc, id.one()).await?;
     Ok(ok_empty("分类规则删除成功"))
+}
+
+/// `{assignments}`.
+#[derive(Serialize, ToSchema)]
+pub struct AssignmentList {
+    pub assignments: Vec<AssignmentView>,
+}
+
+/// `GET /accounts/classifications/assignments` — every active assignment.
+#[utoipa::path(get, path = "/api/v1/accounts/classifications/assignments", tag = "classifications",
+    operation_id = "classification_assignments_list", responses((status = 200, body = AssignmentList)))]
+pub async fn assignments(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let assignments = classify::assignments(&st.svc).await?;
+    Ok(ok("账户分类分配获取成功", &AssignmentList { assignments }))
+}
+
+/// `DELETE /accounts/classifications/assignments/{assignment_id}` — soft removal.
+#[utoipa::path(delete, path = "/api/v1/accounts/classifications/assignments/{assignment_id}", tag = "classifications",
+    operation_id = "classification_assignments_remove", params(("assignment_id" = i64, Path)),
+    responses((status = 200, body = crate::openapi::MessageEnvelope)))]
+pub async fn remove_assignment(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    id: Ids,
+    body: Payload,
+) -> ApiResult {
+    ctx.authorize_write(&st, Permission::Delete, Some(&body))
+        .await?;
+    classify::remove_assignment(&st.svc, id.one()).await?;
+    Ok(ok_empty("账户分类分配移除成功"))
+}
+
+/// `POST /accounts/classifications/actions/auto-classify` — evaluate the active rules against
+/// the accounts in scope and replace their auto assignments (manual ones survive).
+#[utoipa::path(post, path = "/api/v1/accounts/classifications/actions/auto-classify", tag = "classifications",
+    operation_id = "classifications_auto_classify", request_body = crate::openapi::JsonObject,
+    responses((status = 200, body = ClassifyResult)))]
+pub async fn auto_classify(State(st): State<AppState>, ctx: Ctx, body: Payload) -> ApiResult {
+    ctx.authorize_write(&st, Permission::Update, Some(&body))
+        .await?;
+    let instance_id = classify::read_request(&body.json_only())?;
+    let result = classify::auto_classify(&st.svc, instance_id).await?;
+    Ok(ok(&result.message.clone(), &result))
 }

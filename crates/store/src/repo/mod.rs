@@ -5,6 +5,7 @@
 
 pub mod account_sync;
 pub mod accounts;
+pub mod assignments;
 pub mod classifications;
 pub mod credentials;
 pub mod instances;

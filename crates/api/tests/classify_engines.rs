@@ -1,0 +1,214 @@
+//! Auto-classification end to end on accounts synced from this machine's PostgreSQL and
+//! MariaDB (issue 9): a superuser rule, a `has_privilege` rule with a database scope on a
+//! case-sensitive schema name, a rule that stops matching after a REVOKE and a re-sync, and a
+//! manual assignment that survives a run. Everything created is dropped at the end.
+
+mod common;
+
+use common::{TestApp, my_exec, pg_exec, unique};
+use serde_json::{Value, json};
+
+async fn sync(app: &mut TestApp, iid: i64) {
+    let r = app
+        .post("/api/v1/accounts/actions/sync", json!({"instance_id": iid}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+async fn ledger_names(app: &mut TestApp, cid: i64) -> Vec<String> {
+    let l = app
+        .get(&format!(
+            "/api/v1/accounts/ledgers?classification={cid}&page_size=200"
+        ))
+        .await
+        .ok(200, "获取账户列表成功");
+    l["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["username"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn classify(app: &mut TestApp, body: Value) -> Value {
+    app.post(
+        "/api/v1/accounts/classifications/actions/auto-classify",
+        body,
+    )
+    .await
+    .ok(200, "自动分类完成")
+}
+
+#[tokio::test]
+async fn auto_classification_on_real_synced_accounts() {
+    let u = unique();
+    let (su, plain, app_user, mon, db) = (
+        format!("wf_{u}_su"),
+        format!("wf_{u}_plain"),
+        format!("wf_{u}_app"),
+        format!("wf_{u}_mon"),
+        format!("Wf_{u}_Sales"),
+    );
+    pg_exec(&[
+        format!("CREATE ROLE {su} SUPERUSER LOGIN"),
+        format!("CREATE ROLE {plain} LOGIN"),
+    ])
+    .await;
+    my_exec(&[
+        format!("CREATE DATABASE `{db}`"),
+        format!("CREATE USER '{app_user}'@'%' IDENTIFIED BY 'x'"),
+        format!("GRANT SELECT ON `{db}`.* TO '{app_user}'@'%'"),
+        format!("CREATE USER '{mon}'@'%' IDENTIFIED BY 'Monitor123'"),
+        format!("GRANT SELECT ON *.* TO '{mon}'@'%'"),
+    ])
+    .await;
+    let mut app = TestApp::new().await;
+    app.login_admin().await;
+    // no rule yet
+    app.post(
+        "/api/v1/accounts/classifications/actions/auto-classify",
+        json!({}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("没有可用的分类规则"));
+    let pc = app
+        .create_credential(&format!("pg-{u}"), "postgres", "trustauth")
+        .await;
+    let pg = app.create_instance(json!({"name": format!("pg-{u}"), "db_type": "postgresql", "host": "127.0.0.1", "port": 5432, "credential_id": pc})).await;
+    let mc = app
+        .create_credential(&format!("my-{u}"), &mon, "Monitor123")
+        .await;
+    let my = app.create_instance(json!({"name": format!("my-{u}"), "db_type": "mysql", "host": "127.0.0.1", "port": 3306, "credential_id": mc})).await;
+    sync(&mut app, pg).await;
+    sync(&mut app, my).await;
+    let c = "/api/v1/accounts/classifications";
+    let privileged = app
+        .post(c, json!({"name": format!("特权-{u}")}))
+        .await
+        .ok(201, "账户分类创建成功")["classification"]["id"]
+        .as_i64()
+        .unwrap();
+    let readers = app
+        .post(c, json!({"name": format!("销售库读-{u}")}))
+        .await
+        .ok(201, "账户分类创建成功")["classification"]["id"]
+        .as_i64()
+        .unwrap();
+    let rules = "/api/v1/accounts/classifications/rules";
+    app.post(rules, json!({"rule_name": "超级用户", "classification_id": privileged, "db_type": "postgresql", "operator": "OR",
+        "rule_expression": {"version": 4, "expr": {"fn": "is_superuser"}}}))
+        .await
+        .ok(201, "分类规则创建成功");
+    let read_rule = app
+        .post(rules, json!({"rule_name": "销售库只读", "classification_id": readers, "db_type": "mysql", "operator": "OR",
+            "rule_expression": {"version": 4, "expr": {"fn": "has_privilege", "args": {"name": "SELECT", "scope": "database", "database": db}}}}))
+        .await
+        .ok(201, "分类规则创建成功")["rule_id"]
+        .as_i64()
+        .unwrap();
+    // the same rule with an upper-cased schema name matches nothing: names keep their case
+    app.post(rules, json!({"rule_name": "大写库名", "classification_id": readers, "db_type": "mysql", "operator": "OR",
+        "rule_expression": {"version": 4, "expr": {"fn": "has_privilege", "args": {"name": "SELECT", "scope": "database", "database": db.to_uppercase()}}}}))
+        .await
+        .ok(201, "分类规则创建成功");
+    let r = classify(
+        &mut app,
+        json!({"instance_id": null, "use_optimized": true}),
+    )
+    .await;
+    assert!(r["classified_accounts"].as_i64().unwrap() >= 2, "{r}");
+    assert_eq!(r["failed_count"], 0);
+    let names = ledger_names(&mut app, privileged).await;
+    assert!(names.contains(&su) && !names.contains(&plain), "{names:?}");
+    let app_key = format!("{app_user}@%");
+    assert_eq!(ledger_names(&mut app, readers).await, vec![app_key.clone()]);
+    let s = app
+        .get(&format!("{rules}/stats?rule_ids={read_rule}"))
+        .await
+        .ok(200, "规则命中统计获取成功");
+    assert_eq!(s["rule_stats"][0]["matched_accounts_count"], 1);
+    // a manual assignment survives a run
+    let plain_id = {
+        let l = app
+            .get(&format!("/api/v1/instances/{pg}/accounts?search={plain}"))
+            .await
+            .ok(200, "获取实例账户数据成功");
+        l["items"][0]["id"].as_i64().unwrap() as i32
+    };
+    {
+        use sea_orm::{ActiveModelTrait, Set};
+        wf_store::entity::account_classification_assignment::ActiveModel {
+            account_id: Set(plain_id),
+            classification_id: Set(privileged as i32),
+            assigned_by: Set(Some(1)),
+            assignment_type: Set("manual".into()),
+            is_active: Set(Some(true)),
+            assigned_at: Set(chrono::Utc::now()),
+            ..Default::default()
+        }
+        .insert(app.state.svc.store())
+        .await
+        .unwrap();
+    }
+    // REVOKE + re-sync: the rule stops matching; the manual assignment stays
+    my_exec(&[format!("REVOKE SELECT ON `{db}`.* FROM '{app_user}'@'%'")]).await;
+    sync(&mut app, my).await;
+    classify(&mut app, json!({})).await;
+    assert!(ledger_names(&mut app, readers).await.is_empty());
+    let names = ledger_names(&mut app, privileged).await;
+    assert!(names.contains(&su) && names.contains(&plain), "{names:?}");
+    let a = app
+        .get("/api/v1/accounts/classifications/assignments")
+        .await
+        .ok(200, "账户分类分配获取成功");
+    let manual = a["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["account_id"] == plain_id)
+        .unwrap()
+        .clone();
+    assert_eq!(manual["assigned_by"], 1);
+    // one instance only: the other instance's auto assignments are untouched
+    let before = a["assignments"].as_array().unwrap().len();
+    classify(&mut app, json!({"instance_id": my.to_string()})).await;
+    let a = app
+        .get("/api/v1/accounts/classifications/assignments")
+        .await
+        .ok(200, "账户分类分配获取成功");
+    assert_eq!(a["assignments"].as_array().unwrap().len(), before);
+    // soft removal of an assignment
+    let aid = manual["id"].as_i64().unwrap();
+    app.delete(&format!(
+        "/api/v1/accounts/classifications/assignments/{aid}"
+    ))
+    .await
+    .ok(200, "账户分类分配移除成功");
+    app.delete(&format!(
+        "/api/v1/accounts/classifications/assignments/{aid}"
+    ))
+    .await
+    .ok(200, "账户分类分配移除成功");
+    app.delete("/api/v1/accounts/classifications/assignments/999999")
+        .await
+        .err(404, "INVALID_REQUEST", None);
+    app.post(
+        "/api/v1/accounts/classifications/actions/auto-classify",
+        json!({"instance_id": true}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("instance_id 参数无效"));
+    app.post(
+        "/api/v1/accounts/classifications/actions/auto-classify",
+        json!({"use_optimized": "maybe"}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR", Some("use_optimized 参数无效"));
+    pg_exec(&[format!("DROP ROLE {su}"), format!("DROP ROLE {plain}")]).await;
+    my_exec(&[
+        format!("DROP USER '{app_user}'@'%'"),
+        format!("DROP USER '{mon}'@'%'"),
+        format!("DROP DATABASE `{db}`"),
+    ])
+    .await;
+}
