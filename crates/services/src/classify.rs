@@ -60,6 +60,7 @@ pub async fn auto_classify(
             parsed,
         ));
     }
+    let started = std::time::Instant::now();
     let txn = crate::begin(svc, PUB).await?;
     let mut winners: BTreeMap<(i32, i32), i32> = BTreeMap::new();
     let (mut seen, mut failed) = (0u64, 0u64);
@@ -101,11 +102,38 @@ pub async fn auto_classify(
     if seen == 0 {
         return Err(ServiceError::validation("没有需要分类的账户"));
     }
-    repo::delete_auto(&txn, instance_id).await.public(PUB)?;
-    let rows: Vec<(i32, i32, i32)> = winners.iter().map(|((a, c), r)| (*a, *c, *r)).collect();
+    // write only the difference with the scope's current auto assignments: a re-run after a
+    // sync that changed little writes little
+    let existing = repo::auto_of_scope(&txn, instance_id).await.public(PUB)?;
+    let mut keep = std::collections::BTreeSet::new();
+    let mut stale = Vec::new();
+    for (id, account, cls, rule, active) in existing {
+        let current =
+            active == Some(true) && rule.is_some() && winners.get(&(account, cls)) == rule.as_ref();
+        if current && keep.insert((account, cls)) {
+            continue;
+        }
+        stale.push(id);
+    }
+    let rows: Vec<(i32, i32, i32)> = winners
+        .iter()
+        .filter(|(k, _)| !keep.contains(*k))
+        .map(|((a, c), r)| (*a, *c, *r))
+        .collect();
+    let (t_eval, t_write) = (started.elapsed(), std::time::Instant::now());
+    repo::delete_ids(&txn, &stale).await.public(PUB)?;
     repo::insert_auto(&txn, &rows).await.public(PUB)?;
     txn.commit().await.public(PUB)?;
-    let mut accounts: Vec<i32> = rows.iter().map(|r| r.0).collect();
+    tracing::info!(
+        accounts = seen,
+        assignments = winners.len(),
+        written = rows.len(),
+        removed = stale.len(),
+        eval_ms = t_eval.as_millis() as u64,
+        write_ms = t_write.elapsed().as_millis() as u64,
+        "auto-classification finished"
+    );
+    let mut accounts: Vec<i32> = winners.keys().map(|(a, _)| *a).collect();
     accounts.dedup();
     Ok(ClassifyResult {
         classified_accounts: accounts.len() as u64,

@@ -61,39 +61,95 @@ WHERE ap.id > {}",
     .await
 }
 
-/// Delete the **auto** assignments of the accounts of one instance (or of all); manual
-/// assignments survive. Returns the rows removed.
-pub async fn delete_auto(
+/// An existing auto assignment: `(id, account_id, classification_id, rule_id, is_active)`.
+pub type AutoRow = (i32, i32, i32, Option<i32>, Option<bool>);
+
+/// The **auto** assignments of the accounts of one instance (or of all).
+pub async fn auto_of_scope(
     db: &impl ConnectionTrait,
     instance_id: Option<i32>,
-) -> Result<u64, DbErr> {
+) -> Result<Vec<AutoRow>, DbErr> {
     let (sql, values): (String, Vec<sea_orm::Value>) = match instance_id {
         Some(iid) => (
             format!(
-                "DELETE FROM account_classification_assignments WHERE assignment_type = 'auto' \
-AND account_id IN (SELECT id FROM account_permission WHERE instance_id = {})",
+                "SELECT id, account_id, classification_id, rule_id, is_active FROM account_classification_assignments WHERE assignment_type = 'auto' AND account_id IN (SELECT id FROM account_permission WHERE instance_id = {})",
                 param(db, 1)
             ),
             vec![iid.into()],
         ),
         None => (
-            "DELETE FROM account_classification_assignments WHERE assignment_type = 'auto'".into(),
+            "SELECT id, account_id, classification_id, rule_id, is_active FROM account_classification_assignments WHERE assignment_type = 'auto'"
+                .into(),
             vec![],
         ),
     };
-    Ok(db
-        .execute_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            sql,
-            values,
-        ))
-        .await?
-        .rows_affected())
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i32,
+        account_id: i32,
+        classification_id: i32,
+        rule_id: Option<i32>,
+        is_active: Option<bool>,
+    }
+    Ok(Row::find_by_statement(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        values,
+    ))
+    .all(db)
+    .await?
+    .into_iter()
+    .map(|r| {
+        (
+            r.id,
+            r.account_id,
+            r.classification_id,
+            r.rule_id,
+            r.is_active,
+        )
+    })
+    .collect())
 }
 
-/// Insert auto assignments `(account_id, classification_id, rule_id)` in batches of 500.
+/// Delete assignments by id (chunks of 1,000 bound ids).
+pub async fn delete_ids(db: &impl ConnectionTrait, ids: &[i32]) -> Result<(), DbErr> {
+    for chunk in ids.chunks(1000) {
+        asg::Entity::delete_many()
+            .filter(asg::Column::Id.is_in(chunk.to_vec()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Insert auto assignments `(account_id, classification_id, rule_id)`. On PostgreSQL one
+/// statement per 10,000 rows unnests three id lists (sent as text: no per-row parameters);
+/// on SQLite multi-row inserts of 500.
 pub async fn insert_auto(db: &impl ConnectionTrait, rows: &[(i32, i32, i32)]) -> Result<(), DbErr> {
     let now = Utc::now();
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let join = |chunk: &[(i32, i32, i32)], f: fn(&(i32, i32, i32)) -> i32| {
+            chunk
+                .iter()
+                .map(|r| f(r).to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        for chunk in rows.chunks(10_000) {
+            db.execute_raw(Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "INSERT INTO account_classification_assignments (account_id, classification_id, rule_id, assignment_type, is_active, assigned_at, created_at, updated_at) SELECT a, c, r, 'auto', true, $4, $4, $4 FROM UNNEST(string_to_array($1, ',')::int4[], string_to_array($2, ',')::int4[], string_to_array($3, ',')::int4[]) AS t(a, c, r)",
+                [
+                    join(chunk, |r| r.0).into(),
+                    join(chunk, |r| r.1).into(),
+                    join(chunk, |r| r.2).into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+        }
+        return Ok(());
+    }
     for chunk in rows.chunks(500) {
         asg::Entity::insert_many(chunk.iter().map(|(account, cls, rule)| asg::ActiveModel {
             account_id: Set(*account),
