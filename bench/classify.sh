@@ -77,6 +77,9 @@ echo "rules: $(curl -s -b $J $B/accounts/classifications/rules/stats | jq '.data
 echo "== auto-classify, all accounts"
 curl "${H[@]}" -o $WORK/classify.json -w 'auto-classify time: %{time_total} s\n' -d '{}' $B/accounts/classifications/actions/auto-classify
 jq -c .data $WORK/classify.json
+echo "== auto-classify again, nothing changed"
+curl "${H[@]}" -o $WORK/classify2.json -w 'auto-classify time: %{time_total} s\n' -d '{}' $B/accounts/classifications/actions/auto-classify
+jq -c .data $WORK/classify2.json
 echo "server peak RSS: $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$PID/status)"
 COOKIE=$(sed 's/^#HttpOnly_//' $J | awk '!/^#/ && NF>=7 {printf "%s=%s; ", $6, $7}' | sed 's/; $//')
 URL="$B/accounts/ledgers?classification=$FIRST"

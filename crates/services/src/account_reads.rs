@@ -441,9 +441,16 @@ pub async fn ledgers(
     size: u64,
 ) -> ServiceResult<LedgerPage> {
     const PUB: &str = "获取账户列表失败";
-    let p = repo::ledger_page(&svc.db, f, sort, desc, page, size)
+    // the total of a filter is cached for LIST_COUNT_TTL under the write generation
+    let generation = svc.generation();
+    let key = format!("ledger:{generation}:{}", repo::ledger_count_key(&svc.db, f));
+    let cached = svc.list_counts.get(&key).await;
+    let p = repo::ledger_page(&svc.db, f, sort, desc, page, size, cached)
         .await
         .public(PUB)?;
+    if cached.is_none() && svc.generation() == generation {
+        svc.list_counts.insert(key, p.total).await;
+    }
     let inst_ids: Vec<i32> = p.rows.iter().map(|r| r.instance_id).collect();
     let instances: HashMap<i32, instance::Model> =
         instance_repo::find_many(&svc.db, inst_ids.clone())

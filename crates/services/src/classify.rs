@@ -124,6 +124,7 @@ pub async fn auto_classify(
     repo::delete_ids(&txn, &stale).await.public(PUB)?;
     repo::insert_auto(&txn, &rows).await.public(PUB)?;
     txn.commit().await.public(PUB)?;
+    svc.changed(crate::context::Change::Instances).await;
     tracing::info!(
         accounts = seen,
         assignments = winners.len(),
@@ -187,7 +188,9 @@ pub async fn remove_assignment(svc: &Services, id: Option<i32>) -> ServiceResult
         None => None,
     };
     let a = found.ok_or_else(ServiceError::framework_not_found)?;
-    repo::deactivate(&svc.db, a.id).await.public(PUB)
+    repo::deactivate(&svc.db, a.id).await.public(PUB)?;
+    svc.changed(crate::context::Change::Instances).await;
+    Ok(())
 }
 
 /// Parse the auto-classify body: `instance_id` (integer or numeric string; null/""/absent =

@@ -22,7 +22,8 @@ pub const LIST_COUNT_TTL: Duration = Duration::from_secs(2);
 /// What a write changed (the argument of [`Services::changed`]).
 #[derive(Debug, Clone)]
 pub enum Change {
-    /// Which instances match a list filter may have changed (instance or tag-link writes).
+    /// Which rows match a list filter may have changed (instance, tag-link, account-sync or
+    /// classification writes): cached list totals are dropped.
     Instances,
     /// Instances were hard- or soft-deleted in bulk: list totals and their cached data.
     InstancesRemoved(Vec<i32>),

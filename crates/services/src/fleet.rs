@@ -68,6 +68,9 @@ pub async fn sync_leased(
         Err(e) => return Err(LeasedError::Sync(SyncError::Store(e))),
     }
     let outcome = sync_instance(&svc.db, &svc.cipher, inst, session_id).await;
+    if outcome.is_ok() {
+        svc.changed(crate::context::Change::Instances).await;
+    }
     if let Err(e) = leases::release(&svc.db, &name, &holder).await {
         tracing::warn!(instance = inst.id, error = %e, "instance lease release failed (it expires)");
     }

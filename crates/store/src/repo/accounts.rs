@@ -55,18 +55,26 @@ async fn account_page(
     desc: bool,
     page_no: u64,
     size: u64,
+    known_total: Option<u64>,
 ) -> Result<Paged<account_permission::Model>, DbErr> {
     let order = if desc {
         sea_orm::Order::Desc
     } else {
         sea_orm::Order::Asc
     };
-    let pager = account_permission::Entity::find()
+    let select = account_permission::Entity::find()
         .filter(cond)
         .order_by(sort.column(), order)
-        .order_by(account_permission::Column::Id, sea_orm::Order::Asc)
-        .paginate(db, size);
-    super::fetch_page(pager, page_no, size).await
+        .order_by(account_permission::Column::Id, sea_orm::Order::Asc);
+    let Some(total) = known_total else {
+        return super::fetch_page(select.paginate(db, size), page_no, size).await;
+    };
+    // the total is known (cached): only the page is read
+    let rows = match (page_no - 1).checked_mul(size).filter(|o| *o < total) {
+        Some(offset) => select.limit(size).offset(offset).all(db).await?,
+        None => Vec::new(),
+    };
+    Ok(Paged { total, rows })
 }
 
 /// Which accounts of one instance to list.
@@ -96,7 +104,7 @@ pub async fn instance_page(
         cond = cond
             .add(account_permission::Column::InstanceAccountId.in_subquery(inventory_ids(true)));
     }
-    account_page(db, cond, sort, desc, page_no, size).await
+    account_page(db, cond, sort, desc, page_no, size, None).await
 }
 
 /// Summary of one instance's accounts.
@@ -197,7 +205,33 @@ pub async fn ledger_page(
     desc: bool,
     page_no: u64,
     size: u64,
+    known_total: Option<u64>,
 ) -> Result<Paged<account_permission::Model>, DbErr> {
+    account_page(
+        db,
+        ledger_condition(f),
+        sort,
+        desc,
+        page_no,
+        size,
+        known_total,
+    )
+    .await
+}
+
+/// The ledger filter's count statement as text: the key of its cached total.
+pub fn ledger_count_key(db: &impl ConnectionTrait, f: &LedgerFilter) -> String {
+    use sea_orm::QueryTrait;
+    let q = account_permission::Entity::find()
+        .filter(ledger_condition(f))
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .into_query();
+    let stmt = db.get_database_backend().build(&q);
+    format!("{}:{:?}", stmt.sql, stmt.values)
+}
+
+fn ledger_condition(f: &LedgerFilter) -> Condition {
     use account_permission::Column as C;
     let mut cond = Condition::all().add(C::InstanceAccountId.in_subquery(inventory_ids(true)));
     if let Some(s) = &f.search {
@@ -236,7 +270,7 @@ pub async fn ledger_page(
             .and_where(Expr::col(account_classification_assignment::Column::IsActive).eq(true));
         cond = cond.add(C::Id.in_subquery(sub));
     }
-    account_page(db, cond, sort, desc, page_no, size).await
+    cond
 }
 
 /// A classification shown on a ledger row.
