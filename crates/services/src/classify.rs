@@ -125,6 +125,11 @@ pub async fn auto_classify(
     repo::insert_auto(&txn, &rows).await.public(PUB)?;
     txn.commit().await.public(PUB)?;
     svc.changed(crate::context::Change::Instances).await;
+    if rows.len() + stale.len() > 1_000
+        && let Err(e) = repo::analyze(&svc.db).await
+    {
+        tracing::warn!(error = %e, "ANALYZE after auto-classification failed");
+    }
     tracing::info!(
         accounts = seen,
         assignments = winners.len(),
