@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ModelTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use std::collections::HashMap;
 
@@ -95,30 +95,21 @@ pub async fn delete(db: &impl ConnectionTrait, c: cls::Model) -> Result<(), DbEr
     c.delete(db).await.map(|_| ())
 }
 
-#[derive(FromQueryResult)]
-struct CountRow {
-    classification_id: i32,
-    n: i64,
-}
-
 /// Active rules per classification.
 pub async fn active_rule_counts(
     db: &impl ConnectionTrait,
     ids: Vec<i32>,
 ) -> Result<HashMap<i32, i64>, DbErr> {
-    Ok(rule::Entity::find()
-        .select_only()
-        .column(rule::Column::ClassificationId)
-        .column_as(rule::Column::Id.count(), "n")
+    let q = rule::Entity::find()
         .filter(rule::Column::ClassificationId.is_in(ids))
-        .filter(rule::Column::IsActive.eq(true))
-        .group_by(rule::Column::ClassificationId)
-        .into_model::<CountRow>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (r.classification_id, r.n))
-        .collect())
+        .filter(rule::Column::IsActive.eq(true));
+    super::counts_by(
+        db,
+        q,
+        rule::Column::ClassificationId,
+        rule::Column::Id.count(),
+    )
+    .await
 }
 
 /// What still uses a classification: its rules (any state) and its active assignments.

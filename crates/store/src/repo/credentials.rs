@@ -4,8 +4,8 @@
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ModelTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use std::collections::HashMap;
 
@@ -97,26 +97,16 @@ pub async fn page(
     super::fetch_page(pager, page_no, size).await
 }
 
-#[derive(FromQueryResult)]
-struct UsageRow {
-    credential_id: Option<i32>,
-    n: i64,
-}
-
 /// Instances per credential (soft-deleted instances included).
 pub async fn usage(db: &impl ConnectionTrait, ids: Vec<i32>) -> Result<HashMap<i32, i64>, DbErr> {
-    Ok(instance::Entity::find()
-        .select_only()
-        .column(instance::Column::CredentialId)
-        .column_as(instance::Column::Id.count(), "n")
-        .filter(instance::Column::CredentialId.is_in(ids))
-        .group_by(instance::Column::CredentialId)
-        .into_model::<UsageRow>()
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|r| r.credential_id.map(|id| (id, r.n)))
-        .collect())
+    let q = instance::Entity::find().filter(instance::Column::CredentialId.is_in(ids));
+    super::counts_by(
+        db,
+        q,
+        instance::Column::CredentialId,
+        instance::Column::Id.count(),
+    )
+    .await
 }
 
 /// Credential by id.

@@ -83,6 +83,32 @@ pub async fn existing_ids<E: EntityTrait>(
         .await
 }
 
+/// Counts grouped by an integer key column: `SELECT key, <count> … GROUP BY key` over the
+/// filtered `query` (usage counts of tags and credentials, rules per classification, rule hits).
+pub async fn counts_by<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    query: sea_orm::Select<E>,
+    key: E::Column,
+    count: SimpleExpr,
+) -> Result<std::collections::HashMap<i32, i64>, DbErr> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct KeyCount {
+        key: i32,
+        n: i64,
+    }
+    Ok(query
+        .select_only()
+        .column_as(key, "key")
+        .column_as(count, "n")
+        .group_by(key)
+        .into_model::<KeyCount>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.key, r.n))
+        .collect())
+}
+
 /// True when another row (id ≠ `except`) of `E` already has `value` in the unique column.
 pub async fn taken_by_other<E: EntityTrait>(
     db: &impl ConnectionTrait,

@@ -3,8 +3,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ModelTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::HashMap;
 
@@ -144,31 +144,14 @@ pub async fn delete(db: &impl ConnectionTrait, r: rule::Model) -> Result<(), DbE
     r.delete(db).await.map(|_| ())
 }
 
-#[derive(FromQueryResult)]
-struct HitRow {
-    rule_id: i32,
-    n: i64,
-}
-
 /// Distinct accounts with an active assignment made by each rule (one grouped query).
 pub async fn hits(
     db: &impl ConnectionTrait,
     rule_ids: Vec<i32>,
 ) -> Result<HashMap<i32, i64>, DbErr> {
-    Ok(asg::Entity::find()
-        .select_only()
-        .column(asg::Column::RuleId)
-        .column_as(
-            sea_orm::sea_query::Expr::cust("COUNT(DISTINCT account_id)"),
-            "n",
-        )
+    let q = asg::Entity::find()
         .filter(asg::Column::RuleId.is_in(rule_ids))
-        .filter(asg::Column::IsActive.eq(true))
-        .group_by(asg::Column::RuleId)
-        .into_model::<HitRow>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (r.rule_id, r.n))
-        .collect())
+        .filter(asg::Column::IsActive.eq(true));
+    let distinct = sea_orm::sea_query::Expr::cust("COUNT(DISTINCT account_id)");
+    super::counts_by(db, q, asg::Column::RuleId, distinct).await
 }

@@ -50,26 +50,16 @@ pub async fn page(
     super::fetch_page(pager, page_no, size).await
 }
 
-#[derive(FromQueryResult)]
-struct UsageRow {
-    tag_id: i32,
-    n: i64,
-}
-
 /// Linked-instance counts (soft-deleted instances included) per tag.
 pub async fn usage(db: &impl ConnectionTrait, ids: Vec<i32>) -> Result<HashMap<i32, i64>, DbErr> {
-    Ok(instance_tag::Entity::find()
-        .select_only()
-        .column(instance_tag::Column::TagId)
-        .column_as(instance_tag::Column::InstanceId.count(), "n")
-        .filter(instance_tag::Column::TagId.is_in(ids))
-        .group_by(instance_tag::Column::TagId)
-        .into_model::<UsageRow>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (r.tag_id, r.n))
-        .collect())
+    let q = instance_tag::Entity::find().filter(instance_tag::Column::TagId.is_in(ids));
+    super::counts_by(
+        db,
+        q,
+        instance_tag::Column::TagId,
+        instance_tag::Column::InstanceId.count(),
+    )
+    .await
 }
 
 /// Whole-table statistics of `GET /tags`.
