@@ -127,6 +127,61 @@ async fn auto_classification_on_real_synced_accounts() {
         .await
         .ok(200, "规则命中统计获取成功");
     assert_eq!(s["rule_stats"][0]["matched_accounts_count"], 1);
+    // account statistics over the synced accounts
+    let st = app
+        .get("/api/v1/accounts/statistics")
+        .await
+        .ok(200, "获取账户统计信息成功")["stats"]
+        .clone();
+    let pg_total = st["db_type_stats"]["postgresql"]["total"].as_i64().unwrap();
+    assert!(
+        pg_total >= 2 && st["db_type_stats"]["oracle"]["total"] == 0,
+        "{st}"
+    );
+    assert_eq!(
+        st["total_accounts"].as_i64(),
+        Some(pg_total + st["db_type_stats"]["mysql"]["total"].as_i64().unwrap())
+    );
+    assert_eq!(
+        (
+            st["total_instances"].as_i64(),
+            st["database_instances"].as_i64()
+        ),
+        (Some(2), Some(2))
+    );
+    let privileged_count = ledger_names(&mut app, privileged).await.len() as i64;
+    assert_eq!(
+        st["classification_stats"][format!("特权-{u}")]["account_count"].as_i64(),
+        Some(privileged_count)
+    );
+    let sum = app
+        .get(&format!(
+            "/api/v1/accounts/statistics/summary?instance_id={pg}"
+        ))
+        .await
+        .ok(200, "获取账户统计汇总成功");
+    assert_eq!(
+        (
+            sum["total_accounts"].as_i64(),
+            sum["total_instances"].as_i64()
+        ),
+        (Some(pg_total), Some(1))
+    );
+    assert_eq!(
+        sum["normal_accounts"].as_i64().unwrap() + sum["locked_accounts"].as_i64().unwrap(),
+        sum["active_accounts"].as_i64().unwrap()
+    );
+    let dt = app
+        .get("/api/v1/accounts/statistics/db-types")
+        .await
+        .ok(200, "获取数据库类型统计成功");
+    assert_eq!(dt["postgresql"]["total"].as_i64(), Some(pg_total));
+    let cs = app
+        .get("/api/v1/accounts/statistics/classifications")
+        .await
+        .ok(200, "获取账户分类统计成功");
+    assert_eq!(cs[format!("销售库读-{u}")]["account_count"], 1);
+    assert_eq!(cs[format!("销售库读-{u}")]["color"], "info");
     // a manual assignment survives a run
     let plain_id = {
         let l = app

@@ -4,6 +4,7 @@
 //! `wf_store::repo`; engine access in `wf_engines`.
 
 pub mod account_reads;
+pub mod account_stats;
 pub mod accounts;
 pub mod admin;
 pub mod cache;

@@ -41,6 +41,19 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/accounts/actions/sync", post(sync_one))
         .route("/api/v1/accounts/actions/sync-all", post(sync_all))
+        .route("/api/v1/accounts/statistics", get(statistics))
+        .route(
+            "/api/v1/accounts/statistics/summary",
+            get(statistics_summary),
+        )
+        .route(
+            "/api/v1/accounts/statistics/db-types",
+            get(statistics_db_types),
+        )
+        .route(
+            "/api/v1/accounts/statistics/classifications",
+            get(statistics_classifications),
+        )
 }
 
 /// `GET /instances/{instance_id}/accounts`.
@@ -178,4 +191,54 @@ pub async fn sync_all(State(st): State<AppState>, ctx: Ctx, body: Payload) -> Ap
         "批量账户同步任务已在后台启动,请稍后在会话中心查看进度.",
         &SyncStarted { session_id },
     ))
+}
+
+/// `{stats}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct StatisticsData {
+    pub stats: wf_services::account_stats::AccountStatistics,
+}
+
+/// `{<classification name>: {account_count, color, display_name}}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ClassificationStats(
+    pub std::collections::BTreeMap<String, wf_services::account_stats::ClassificationCount>,
+);
+
+/// `GET /accounts/statistics`.
+#[utoipa::path(get, path = "/api/v1/accounts/statistics", tag = "accounts", operation_id = "accounts_statistics",
+    responses((status = 200, body = StatisticsData)))]
+pub async fn statistics(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let stats = wf_services::account_stats::statistics(&st.svc).await?;
+    Ok(ok("获取账户统计信息成功", &StatisticsData { stats }))
+}
+
+/// `GET /accounts/statistics/summary` — optional `instance_id` and `db_type`.
+#[utoipa::path(get, path = "/api/v1/accounts/statistics/summary", tag = "accounts", operation_id = "accounts_statistics_summary",
+    responses((status = 200, body = wf_services::account_stats::AccountSummary)))]
+pub async fn statistics_summary(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let iid = q.trimmed("instance_id").and_then(|v| v.parse::<i32>().ok());
+    let db_type = q.trimmed("db_type");
+    let data = wf_services::account_stats::summary_of(&st.svc, iid, db_type.as_deref()).await?;
+    Ok(ok("获取账户统计汇总成功", &data))
+}
+
+/// `GET /accounts/statistics/db-types`.
+#[utoipa::path(get, path = "/api/v1/accounts/statistics/db-types", tag = "accounts", operation_id = "accounts_statistics_db_types",
+    responses((status = 200, body = wf_services::account_stats::DbTypeStats)))]
+pub async fn statistics_db_types(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let data = wf_services::account_stats::db_types(&st.svc, "获取数据库类型统计失败").await?;
+    Ok(ok("获取数据库类型统计成功", &data))
+}
+
+/// `GET /accounts/statistics/classifications`.
+#[utoipa::path(get, path = "/api/v1/accounts/statistics/classifications", tag = "accounts",
+    operation_id = "accounts_statistics_classifications", responses((status = 200, body = ClassificationStats)))]
+pub async fn statistics_classifications(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let data = wf_services::account_stats::classifications(&st.svc, "获取账户分类统计失败").await?;
+    Ok(ok("获取账户分类统计成功", &ClassificationStats(data)))
 }

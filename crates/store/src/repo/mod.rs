@@ -3,6 +3,7 @@
 //! boundary) and return entity models or typed rows. The same code runs on SQLite and
 //! PostgreSQL; where the SQL differs the function says so. Ids are always bound parameters.
 
+pub mod account_stats;
 pub mod account_sync;
 pub mod accounts;
 pub mod assignments;
