@@ -111,6 +111,19 @@ impl Body {
     }
 }
 
+/// Python-style truthiness of a body field (`api-v1.md` "missing required fields"): absent,
+/// null, `false`, `0`, blank strings and empty arrays/objects are falsy.
+pub fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+    }
+}
+
 /// Integer or numeric string.
 pub fn int_value(v: &Value) -> Option<i64> {
     match v {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
-use wf_domain::body::{boolish, int_value};
+use wf_domain::body::{boolish, int_value, truthy};
 use wf_domain::db_type::DbType;
 use wf_domain::{AppError, Body, dsl, time};
 use wf_store::entity::classification_rule as rule;
@@ -117,17 +117,6 @@ async fn find(svc: &Services, id: Option<i32>, public: &'static str) -> ServiceR
         None => None,
     };
     found.ok_or_else(ServiceError::framework_not_found)
-}
-
-fn truthy(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => false,
-        Some(Value::String(s)) => !s.trim().is_empty(),
-        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(Value::Object(o)) => !o.is_empty(),
-    }
 }
 
 /// The canonical text of a valid DSL v4 expression given as an object or JSON text.

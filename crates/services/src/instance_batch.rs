@@ -107,7 +107,7 @@ pub async fn create_rows(
     }
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for v in &valid {
-        *counts.entry(v.name.clone()).or_default() += 1;
+        *counts.entry(v.fields.name.clone()).or_default() += 1;
     }
     let duplicates: Vec<String> = counts
         .iter()
@@ -117,8 +117,8 @@ pub async fn create_rows(
     if !duplicates.is_empty() {
         errors.push(format!("存在重复实例名称: {}", duplicates.join(", ")));
     }
-    valid.retain(|v| counts[&v.name] == 1);
-    let names: Vec<String> = valid.iter().map(|v| v.name.clone()).collect();
+    valid.retain(|v| counts[&v.fields.name] == 1);
+    let names: Vec<String> = valid.iter().map(|v| v.fields.name.clone()).collect();
     let existing = repo::existing_names(&svc.db, &names).await.public(PUB)?;
     if !existing.is_empty() {
         errors.push(format!(
@@ -126,10 +126,10 @@ pub async fn create_rows(
             existing.iter().cloned().collect::<Vec<_>>().join(", ")
         ));
     }
-    valid.retain(|v| !existing.contains(&v.name));
+    valid.retain(|v| !existing.contains(&v.fields.name));
     let wanted: Vec<i32> = valid
         .iter()
-        .filter_map(|v| v.credential_id.flatten())
+        .filter_map(|v| v.fields.credential_id.flatten())
         .collect();
     let known = repo::existing_credentials(&svc.db, wanted)
         .await
@@ -137,15 +137,14 @@ pub async fn create_rows(
     let new: Vec<NewInstance> = valid
         .iter()
         .map(|v| NewInstance {
-            name: v.name.clone(),
-            db_type: v.db_type.clone(),
-            host: v.host.clone(),
-            port: v.port,
-            database_name: v.database_name.clone().flatten(),
-            credential_id: v.credential_id.flatten().filter(|c| known.contains(c)),
-            description: v.description.clone().flatten().unwrap_or_default(),
+            // credential ids are only checked for format: unknown ones are not linked
+            credential_id: v
+                .fields
+                .credential_id
+                .flatten()
+                .filter(|c| known.contains(c)),
             is_active: true,
-            insecure_tls: v.insecure_tls.unwrap_or(false),
+            ..v.fields.new_instance()
         })
         .collect();
     if !new.is_empty() {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use wf_domain::body::sanitize;
+use wf_domain::body::{sanitize, truthy};
 use wf_domain::db_type::DbType;
 use wf_domain::{AppError, Body, BodyKind, InstanceStatus, password, time};
 use wf_store::entity::instance;
@@ -206,32 +206,12 @@ pub async fn view(
     })
 }
 
-/// Validated instance fields (`api-v1.md` §4.7 create/update rules).
+/// Validated instance fields (`api-v1.md` §4.7 create/update rules): the row fields as an
+/// update applies them, and the tags to link.
 #[derive(Debug, Clone)]
 pub struct InstanceInput {
-    pub name: String,
-    pub db_type: String,
-    pub host: String,
-    pub port: i32,
-    /// `None` absent, `Some(None)` cleared.
-    pub database_name: Option<Option<String>>,
-    pub description: Option<Option<String>>,
-    pub credential_id: Option<Option<i32>>,
-    pub is_active: Option<bool>,
-    /// Boolean-ish `insecure_tls` (SQL Server without TLS).
-    pub insecure_tls: Option<bool>,
+    pub fields: InstanceChanges,
     pub tag_names: Vec<String>,
-}
-
-fn truthy(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_f64().map(|f| f != 0.0).unwrap_or(false),
-        Some(Value::String(s)) => !s.trim().is_empty(),
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(Value::Object(o)) => !o.is_empty(),
-    }
 }
 
 fn name_ok(name: &str) -> bool {
@@ -418,15 +398,17 @@ pub fn read_input(body: &Body, update: bool) -> Result<InstanceInput, AppError> 
         Some(_) => return Err(AppError::validation("tag_names 必须为数组")),
     };
     Ok(InstanceInput {
-        name,
-        db_type: db_type.as_str().to_string(),
-        host,
-        port,
-        database_name,
-        description,
-        credential_id,
-        is_active,
-        insecure_tls,
+        fields: InstanceChanges {
+            name,
+            db_type: db_type.as_str().to_string(),
+            host,
+            port,
+            database_name,
+            description,
+            credential_id,
+            is_active,
+            insecure_tls,
+        },
         tag_names,
     })
 }
@@ -436,12 +418,12 @@ async fn check_refs(
     input: &InstanceInput,
     except: Option<i32>,
 ) -> ServiceResult<()> {
-    if let Some(Some(cid)) = input.credential_id
+    if let Some(Some(cid)) = input.fields.credential_id
         && credential_repo::find(&svc.db, cid).await?.is_none()
     {
         return Err(ServiceError::validation("凭据不存在"));
     }
-    if repo::name_taken(&svc.db, &input.name, except).await? {
+    if repo::name_taken(&svc.db, &input.fields.name, except).await? {
         return Err(name_exists());
     }
     Ok(())
@@ -488,17 +470,7 @@ pub async fn create(svc: &Services, body: &Body) -> ServiceResult<InstanceView> 
     const PUB: &str = "创建实例失败";
     let input = read_input(body, false)?;
     check_refs(svc, &input, None).await?;
-    let new = NewInstance {
-        name: input.name.clone(),
-        db_type: input.db_type.clone(),
-        host: input.host.clone(),
-        port: input.port,
-        database_name: input.database_name.clone().flatten(),
-        credential_id: input.credential_id.flatten(),
-        description: input.description.clone().flatten().unwrap_or_default(),
-        is_active: input.is_active.unwrap_or(true),
-        insecure_tls: input.insecure_tls.unwrap_or(false),
-    };
+    let new = input.fields.new_instance();
     save(svc, Write::Insert(new), &input.tag_names, PUB).await
 }
 
@@ -533,20 +505,9 @@ pub async fn update(svc: &Services, id: Option<i32>, body: &Body) -> ServiceResu
     let current = find(svc, id, false, PUB).await?;
     let input = read_input(body, true)?;
     check_refs(svc, &input, Some(current.id)).await?;
-    let changes = InstanceChanges {
-        name: input.name.clone(),
-        db_type: input.db_type.clone(),
-        host: input.host.clone(),
-        port: input.port,
-        database_name: input.database_name.clone(),
-        description: input.description.clone(),
-        credential_id: input.credential_id,
-        is_active: input.is_active,
-        insecure_tls: input.insecure_tls,
-    };
     save(
         svc,
-        Write::Update(Box::new((current, changes))),
+        Write::Update(Box::new((current, input.fields))),
         &input.tag_names,
         PUB,
     )

@@ -325,6 +325,24 @@ pub struct InstanceChanges {
     pub insecure_tls: Option<bool>,
 }
 
+impl InstanceChanges {
+    /// The row a create writes: absent optional fields take their defaults (no database, no
+    /// credential, empty description, active, TLS required).
+    pub fn new_instance(&self) -> NewInstance {
+        NewInstance {
+            name: self.name.clone(),
+            db_type: self.db_type.clone(),
+            host: self.host.clone(),
+            port: self.port,
+            database_name: self.database_name.clone().flatten(),
+            credential_id: self.credential_id.flatten(),
+            description: self.description.clone().flatten().unwrap_or_default(),
+            is_active: self.is_active.unwrap_or(true),
+            insecure_tls: self.insecure_tls.unwrap_or(false),
+        }
+    }
+}
+
 /// Apply [`InstanceChanges`] to `current`.
 pub async fn update(
     db: &impl ConnectionTrait,
