@@ -66,6 +66,7 @@ pub struct JsonObject {
         routes::classifications::rules_stats, routes::classifications::rule_detail, routes::classifications::rule_update,
         routes::classifications::rule_delete, routes::classifications::assignments,
         routes::classifications::remove_assignment, routes::classifications::auto_classify,
+        routes::classifications::colors, routes::classifications::permissions,
         routes::history::list, routes::history::detail, routes::history::error_logs, routes::history::cancel,
         routes::connections::test, routes::connections::validate_params, routes::connections::batch_test,
         routes::connections::status,
@@ -79,8 +80,10 @@ pub struct JsonObject {
         routes::tags::bulk_instances, routes::tags::bulk_tags, routes::tags::bulk_assign, routes::tags::bulk_remove,
         routes::tags::bulk_instance_tags, routes::tags::bulk_remove_all,
         routes::common::instance_options, routes::common::database_options, routes::common::database_type_options,
-        routes::files::instance_export, routes::files::template_download,
+        routes::files::instance_export, routes::files::template_download, routes::files::account_export,
         routes::cache::stats, routes::cache::clear_user, routes::cache::clear_instance, routes::cache::clear_all,
+        routes::cache::clear_classification, routes::cache::clear_classification_db_type,
+        routes::cache::classification_stats,
     ),
     components(schemas(MessageEnvelope, ErrorEnvelope, JsonObject)),
     tags(
@@ -366,6 +369,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 92, "every route of the router is documented");
+        assert_eq!(operations, 98, "every route of the router is documented");
     }
 }

@@ -95,10 +95,12 @@ async fn auto_classification_on_real_synced_accounts() {
         .as_i64()
         .unwrap();
     let rules = "/api/v1/accounts/classifications/rules";
-    app.post(rules, json!({"rule_name": "超级用户", "classification_id": privileged, "db_type": "postgresql", "operator": "OR",
+    let su_rule = app.post(rules, json!({"rule_name": "超级用户", "classification_id": privileged, "db_type": "postgresql", "operator": "OR",
         "rule_expression": {"version": 4, "expr": {"fn": "is_superuser"}}}))
         .await
-        .ok(201, "分类规则创建成功");
+        .ok(201, "分类规则创建成功")["rule_id"]
+        .as_i64()
+        .unwrap();
     let read_rule = app
         .post(rules, json!({"rule_name": "销售库只读", "classification_id": readers, "db_type": "mysql", "operator": "OR",
             "rule_expression": {"version": 4, "expr": {"fn": "has_privilege", "args": {"name": "SELECT", "scope": "database", "database": db}}}}))
@@ -127,6 +129,43 @@ async fn auto_classification_on_real_synced_accounts() {
         .await
         .ok(200, "规则命中统计获取成功");
     assert_eq!(s["rule_stats"][0]["matched_accounts_count"], 1);
+    // the account export: the ledger's filters, by username, classifications joined
+    let r = app
+        .get(&format!(
+            "/api/v1/files/account-export?instance_id={my}&search={app_user}"
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let cd = r.headers["content-disposition"].to_str().unwrap();
+    assert!(cd.starts_with("attachment; filename=accounts_export_") && cd.ends_with(".csv"));
+    assert_eq!(
+        r.text,
+        format!(
+            "名称,实例名称,IP地址,标签,数据库类型,分类,锁定状态\r\n{app_key}@127.0.0.1,my-{u},127.0.0.1,,MYSQL,销售库读-{u},正常\r\n"
+        )
+    );
+    let r = app
+        .get(&format!(
+            "/api/v1/files/account-export?db_type=postgresql&tags=,&search=wf_{u}_"
+        ))
+        .await;
+    let lines: Vec<&str> = r.text.split("\r\n").collect();
+    assert_eq!(
+        &lines[1..],
+        &[
+            format!("{plain},pg-{u},127.0.0.1,,POSTGRESQL,未分类,正常").as_str(),
+            format!("{su},pg-{u},127.0.0.1,,POSTGRESQL,特权-{u},正常").as_str(),
+            ""
+        ]
+    );
+    // the run cached the rules per engine
+    let cs = app
+        .get("/api/v1/cache/classification/stats")
+        .await
+        .ok(200, "分类缓存统计获取成功");
+    assert_eq!(cs["db_type_stats"]["mysql"]["rules_count"], 2, "{cs}");
+    assert_eq!(cs["db_type_stats"]["postgresql"]["rules_cached"], true);
+    assert_eq!(cs["cache_enabled"], true);
     // account statistics over the synced accounts
     let st = app
         .get("/api/v1/accounts/statistics")
@@ -232,6 +271,19 @@ async fn auto_classification_on_real_synced_accounts() {
         .await
         .ok(200, "账户分类分配获取成功");
     assert_eq!(a["assignments"].as_array().unwrap().len(), before);
+    // deleting a rule drops the rule cache: the next run no longer evaluates it
+    app.delete(&format!("{rules}/{su_rule}"))
+        .await
+        .ok(200, "分类规则删除成功");
+    let cs = app
+        .get("/api/v1/cache/classification/stats")
+        .await
+        .ok(200, "分类缓存统计获取成功");
+    assert_eq!(cs["db_type_stats"]["postgresql"]["rules_cached"], false);
+    let r = classify(&mut app, json!({"instance_id": pg})).await;
+    assert_eq!(r["classified_accounts"], 0, "{r}");
+    let names = ledger_names(&mut app, privileged).await;
+    assert!(!names.contains(&su) && names.contains(&plain), "{names:?}");
     // soft removal of an assignment
     let aid = manual["id"].as_i64().unwrap();
     app.delete(&format!(

@@ -396,3 +396,150 @@ async fn rules_crud_validation_and_stats() {
         .await
         .err(404, "INVALID_REQUEST", None);
 }
+
+#[tokio::test]
+async fn colours_permission_catalogue_and_rule_cache() {
+    let mut app = TestApp::new().await;
+    app.login_admin().await;
+    let c = app
+        .get(&format!("{C}/colors"))
+        .await
+        .ok(200, "颜色选项获取成功");
+    let keys: Vec<&str> = c["colors"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "primary",
+            "danger",
+            "warning",
+            "info",
+            "secondary",
+            "success",
+            "dark",
+            "light"
+        ]
+    );
+    assert_eq!(c["colors"]["danger"]["value"], "#e74c3c");
+    assert_eq!(c["colors"]["danger"]["css_class"], "bg-danger");
+    assert_eq!(c["choices"][1][0], "danger");
+    assert!(
+        c["choices"][1][1]
+            .as_str()
+            .unwrap()
+            .starts_with("危险红 - ")
+    );
+    // the seeded catalogue: categories by name, items by sort order
+    let p = app
+        .get(&format!("{C}/permissions/mysql"))
+        .await
+        .ok(200, "数据库权限获取成功");
+    assert!(p.get("version_context").is_none());
+    let p = &p["permissions"];
+    assert_eq!(
+        p.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["database_privileges", "global_privileges"]
+    );
+    assert_eq!(p["global_privileges"].as_array().unwrap().len(), 73);
+    assert_eq!(
+        p["global_privileges"][0],
+        json!({"name": "SELECT", "description": "查询数据", "introduced_in_major": null})
+    );
+    assert!(
+        p["global_privileges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["name"] == "GRANT OPTION")
+    );
+    let o = app
+        .get(&format!("{C}/permissions/oracle"))
+        .await
+        .ok(200, "数据库权限获取成功");
+    assert_eq!(o["permissions"]["roles"].as_array().unwrap().len(), 68);
+    assert_eq!(
+        o["permissions"]["system_privileges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        223
+    );
+    let pg = app
+        .get(&format!("{C}/permissions/postgresql"))
+        .await
+        .ok(200, "数据库权限获取成功");
+    assert_eq!(
+        pg["permissions"]["predefined_roles"][0]["name"],
+        "pg_checkpoint"
+    );
+    assert_eq!(
+        pg["permissions"]["predefined_roles"][0]["introduced_in_major"],
+        "15"
+    );
+    let ss = app
+        .get(&format!("{C}/permissions/sqlserver"))
+        .await
+        .ok(200, "数据库权限获取成功");
+    assert_eq!(ss["permissions"]["server_roles"][0]["name"], "sysadmin");
+    // exact db type only
+    for t in ["MySQL", "db2", "%25"] {
+        let e = app
+            .get(&format!("{C}/permissions/{t}"))
+            .await
+            .ok(200, "数据库权限获取成功");
+        assert_eq!(e["permissions"], json!({}), "{t}");
+    }
+    // the rule cache endpoints
+    let s = app
+        .get("/api/v1/cache/classification/stats")
+        .await
+        .ok(200, "分类缓存统计获取成功");
+    assert_eq!(s["cache_stats"]["status"], "connected");
+    assert_eq!(
+        s["db_type_stats"]["oracle"],
+        json!({"rules_cached": false, "rules_count": 0})
+    );
+    app.post("/api/v1/cache/classification/clear", json!({}))
+        .await
+        .ok(200, "分类缓存已清除");
+    app.post("/api/v1/cache/classification/clear/MySQL", json!(null))
+        .await
+        .ok(200, "数据库类型 MySQL 缓存已清除");
+    app.post("/api/v1/cache/classification/clear/db2", json!({}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("不支持的数据库类型: db2"));
+    app.post("/api/v1/cache/classification/clear/pg", json!({}))
+        .await
+        .err(400, "VALIDATION_ERROR", Some("不支持的数据库类型: pg"));
+    // CSRF and permissions
+    let r = app
+        .send(
+            "POST",
+            "/api/v1/cache/classification/clear",
+            Some(("application/json", b"{}".to_vec())),
+            &[],
+        )
+        .await;
+    r.err(400, "INVALID_REQUEST", Some("The CSRF token is missing."));
+    app.create_user("viewer9", "user", "Viewer12345").await;
+    let mut v = app.client();
+    v.login("viewer9", "Viewer12345").await;
+    v.get("/api/v1/cache/classification/stats")
+        .await
+        .ok(200, "分类缓存统计获取成功");
+    v.get(&format!("{C}/colors"))
+        .await
+        .ok(200, "颜色选项获取成功");
+    v.post("/api/v1/cache/classification/clear", json!({}))
+        .await
+        .err(403, "PERMISSION_REQUIRED", Some("需要 update 权限"));
+    let mut anon = app.client();
+    anon.clear_cookies();
+    anon.get(&format!("{C}/permissions/mysql"))
+        .await
+        .err(401, "AUTHENTICATION_REQUIRED", None);
+}

@@ -12,6 +12,21 @@ pub const COLORS: [(&str, &str, &str); 8] = [
     ("light", "#ecf0f1", "浅色"),
 ];
 
+/// What each colour is meant for (the `description` of the colour options, `api-v1.md` §4.11).
+pub fn description(key: &str) -> &'static str {
+    match key {
+        "primary" => "主要、重要的分类",
+        "danger" => "高风险、需立即关注",
+        "warning" => "中风险、需要留意",
+        "info" => "一般信息、默认分类",
+        "secondary" => "次要、低优先级",
+        "success" => "安全、正常状态",
+        "dark" => "系统、特殊用途",
+        "light" => "低调、辅助标记",
+        _ => "",
+    }
+}
+
 /// `(hex, name, css_class)` of a key; unknown keys render as info blue.
 pub fn resolve(key: &str) -> (&'static str, &'static str, String) {
     match COLORS.iter().find(|(k, _, _)| *k == key) {

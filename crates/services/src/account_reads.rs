@@ -504,6 +504,90 @@ pub async fn ledgers(
     Ok(LedgerPage::new(items, p.total, page, size))
 }
 
+/// Header of the account export (`api-v1.md` §4.22).
+pub const ACCOUNT_EXPORT_HEADER: [&str; 7] = [
+    "名称",
+    "实例名称",
+    "IP地址",
+    "标签",
+    "数据库类型",
+    "分类",
+    "锁定状态",
+];
+
+/// Accounts read per export page.
+const EXPORT_PAGE: u64 = 2_000;
+
+/// `GET /files/account-export` rows: the ledger's scope and filters (the `classification`
+/// filter excepted), every row, by username. `名称` is `username@host` except for SQL
+/// Server, Oracle and PostgreSQL (plain username); tags and classifications comma-joined
+/// (`未分类` when none); the lock state as `已锁定` / `正常`.
+pub async fn export_rows(svc: &Services, f: &LedgerFilter) -> ServiceResult<Vec<Vec<String>>> {
+    const PUB: &str = "导出账户失败";
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = repo::ledger_export_page(&svc.db, f, after.take(), EXPORT_PAGE)
+            .await
+            .public(PUB)?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.username.clone(), last.id));
+        let mut inst_ids: Vec<i32> = page.iter().map(|r| r.instance_id).collect();
+        inst_ids.sort_unstable();
+        inst_ids.dedup();
+        let instances: HashMap<i32, instance::Model> =
+            instance_repo::find_many(&svc.db, inst_ids.clone())
+                .await
+                .public(PUB)?
+                .into_iter()
+                .map(|i| (i.id, i))
+                .collect();
+        let tags = tag_repo::of_instances(&svc.db, &inst_ids)
+            .await
+            .public(PUB)?;
+        let mut classes =
+            repo::classifications_of(&svc.db, &page.iter().map(|r| r.id).collect::<Vec<_>>())
+                .await
+                .public(PUB)?;
+        let full = page.len() as u64 == EXPORT_PAGE;
+        for r in page {
+            let inst = instances.get(&r.instance_id);
+            let host = inst.map(|i| i.host.clone()).unwrap_or_default();
+            let name = match r.db_type.as_str() {
+                "sqlserver" | "oracle" | "postgresql" => r.username.clone(),
+                _ => format!("{}@{}", r.username, host),
+            };
+            let tag_names: Vec<String> = tags
+                .get(&r.instance_id)
+                .map(|ts| ts.iter().map(|t| t.display_name.clone()).collect())
+                .unwrap_or_default();
+            let class_names: Vec<String> = classes
+                .remove(&r.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.name)
+                .collect();
+            out.push(vec![
+                name,
+                inst.map(|i| i.name.clone()).unwrap_or_default(),
+                host,
+                tag_names.join(", "),
+                r.db_type.to_uppercase(),
+                if class_names.is_empty() {
+                    "未分类".to_string()
+                } else {
+                    class_names.join(", ")
+                },
+                if r.is_locked { "已锁定" } else { "正常" }.to_string(),
+            ]);
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 /// Result of a manual sync: the message and the `result` object (`api-v1.md` §4.10).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SyncResult {

@@ -13,7 +13,7 @@ use wf_store::repo::classifications as cls_repo;
 use wf_store::repo::rules::{self as repo, RuleFields};
 
 use crate::classifications::parse_expression;
-use crate::context::Services;
+use crate::context::{Change, Services};
 use crate::error::{Public, ServiceError, ServiceResult};
 
 /// Rule object. `rule_expression` is the parsed object, or the canonical JSON text in
@@ -226,7 +226,9 @@ pub async fn create(svc: &Services, body: &Body) -> ServiceResult<i32> {
     const PUB: &str = "创建分类规则失败";
     let f = read_input(svc, body, None).await?;
     check_unique(svc, &f, None, PUB).await?;
-    Ok(repo::insert(&svc.db, &f).await.public(PUB)?.id)
+    let id = repo::insert(&svc.db, &f).await.public(PUB)?.id;
+    svc.changed(Change::Rules).await;
+    Ok(id)
 }
 
 /// `PUT /accounts/classifications/rules/{id}`.
@@ -235,17 +237,19 @@ pub async fn update(svc: &Services, id: Option<i32>, body: &Body) -> ServiceResu
     let current = find(svc, id, PUB).await?;
     let f = read_input(svc, body, Some(&current)).await?;
     check_unique(svc, &f, Some(current.id), PUB).await?;
-    repo::update(&svc.db, current, &f)
-        .await
-        .public(PUB)
-        .map(|_| ())
+    repo::update(&svc.db, current, &f).await.public(PUB)?;
+    svc.changed(Change::Rules).await;
+    Ok(())
 }
 
 /// `DELETE /accounts/classifications/rules/{id}`: hard delete.
 pub async fn delete(svc: &Services, id: Option<i32>) -> ServiceResult<()> {
     const PUB: &str = "删除分类规则失败";
     let r = find(svc, id, PUB).await?;
-    repo::delete(&svc.db, r).await.public(PUB)
+    repo::delete(&svc.db, r).await.public(PUB)?;
+    // assignments made by the rule keep existing (rule_id → NULL); the cache must forget it
+    svc.changed(Change::Rules).await;
+    Ok(())
 }
 
 /// One rule's hits.

@@ -8,7 +8,7 @@ use wf_domain::{AppError, Body, dsl, theme, time};
 use wf_store::entity::account_classification as cls;
 use wf_store::repo::classifications::{self as repo, ClassificationFields};
 
-use crate::context::Services;
+use crate::context::{Change, Services};
 use crate::error::{Public, ServiceError, ServiceResult, constraint_or};
 use crate::views::require_strings;
 
@@ -63,6 +63,75 @@ fn view(c: &cls::Model, rules_count: Option<i64>) -> ClassificationView {
         updated_at: c.updated_at.as_ref().map(time::iso),
         rules_count,
     }
+}
+
+/// One colour option.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ColorOption {
+    /// Hex value, e.g. `#e74c3c`.
+    pub value: String,
+    pub name: String,
+    pub description: String,
+    /// `bg-<key>`.
+    pub css_class: String,
+}
+
+/// `GET /accounts/classifications/colors` data: options keyed by colour key and the
+/// `[key, "<name> - <description>"]` choices in colour-map order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ColorOptions {
+    pub colors: indexmap::IndexMap<String, ColorOption>,
+    pub choices: Vec<[String; 2]>,
+}
+
+/// The theme colours (`api-v1.md` §3.7) in colour-map order.
+pub fn colors() -> ColorOptions {
+    let mut colors = indexmap::IndexMap::new();
+    let mut choices = Vec::new();
+    for (key, hex, name) in theme::COLORS {
+        let description = theme::description(key);
+        colors.insert(
+            key.to_string(),
+            ColorOption {
+                value: hex.to_string(),
+                name: name.to_string(),
+                description: description.to_string(),
+                css_class: format!("bg-{key}"),
+            },
+        );
+        choices.push([key.to_string(), format!("{name} - {description}")]);
+    }
+    ColorOptions { colors, choices }
+}
+
+/// One catalogue permission.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PermissionItem {
+    pub name: String,
+    pub description: Option<String>,
+    /// Engine major version that introduced it (display only), e.g. `8.0`.
+    pub introduced_in_major: Option<String>,
+}
+
+/// `GET /accounts/classifications/permissions/{db_type}`: active catalogue rows of the db
+/// type (matched exactly) grouped by category, in (category, sort order, name) order; unknown
+/// db types give an empty object (`domain.md` §1.20).
+pub async fn permission_catalogue(
+    svc: &Services,
+    db_type: &str,
+) -> ServiceResult<indexmap::IndexMap<String, Vec<PermissionItem>>> {
+    let rows = wf_store::repo::permissions::active_of(&svc.db, db_type)
+        .await
+        .public("获取数据库权限失败")?;
+    let mut out: indexmap::IndexMap<String, Vec<PermissionItem>> = indexmap::IndexMap::new();
+    for r in rows {
+        out.entry(r.category).or_default().push(PermissionItem {
+            name: r.permission_name,
+            description: r.description,
+            introduced_in_major: r.introduced_in_major,
+        });
+    }
+    Ok(out)
 }
 
 /// `GET /accounts/classifications`: active ones by priority with their active rule counts.
@@ -163,6 +232,7 @@ pub async fn create(svc: &Services, body: &Body) -> ServiceResult<Classification
         AppError::validation("分类名称已存在").code("NAME_EXISTS"),
         PUB,
     )?;
+    svc.changed(Change::Rules).await;
     Ok(view(&c, None))
 }
 
@@ -204,6 +274,7 @@ pub async fn update(
         AppError::validation("分类名称已存在").code("NAME_EXISTS"),
         PUB,
     )?;
+    svc.changed(Change::Rules).await;
     Ok(view(&c, None))
 }
 
@@ -224,7 +295,9 @@ pub async fn delete(svc: &Services, id: Option<i32>) -> ServiceResult<()> {
             "分类仍在使用,请先迁移关联规则/账户后再删除",
         ));
     }
-    repo::delete(&svc.db, c).await.public(PUB)
+    repo::delete(&svc.db, c).await.public(PUB)?;
+    svc.changed(Change::Rules).await;
+    Ok(())
 }
 
 /// Parse `rule_expression` given as an object or as JSON text.

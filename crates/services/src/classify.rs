@@ -31,20 +31,13 @@ pub struct ClassifyResult {
     pub message: String,
 }
 
-/// Run auto-classification over every account in scope (all instances, or one).
-pub async fn auto_classify(
-    svc: &Services,
-    instance_id: Option<i32>,
-) -> ServiceResult<ClassifyResult> {
-    const PUB: &str = "自动分类执行失败";
-    let mut rules = rule_repo::active(&svc.db, None, None).await.public(PUB)?;
-    if rules.is_empty() {
-        return Err(ServiceError::validation("没有可用的分类规则"));
-    }
-    rules.sort_by_key(|r| (r.created_at, r.id));
-    // parse once; a broken rule fails for every account of its engine (never silently)
+/// Rules (creation order) grouped by lower-case db type, each parsed once: a rule whose text
+/// is not a DSL v4 document carries why.
+fn parse_rules(
+    rules: &[crate::classification_cache::CachedRule],
+) -> HashMap<String, Vec<ParsedRule>> {
     let mut by_type: HashMap<String, Vec<ParsedRule>> = HashMap::new();
-    for r in &rules {
+    for r in rules {
         let parsed = serde_json::from_str::<serde_json::Value>(&r.rule_expression)
             .map_err(|e| e.to_string())
             .and_then(|d| {
@@ -54,12 +47,26 @@ pub async fn auto_classify(
                     Err("rule_expression 仅支持 DSL v4".into())
                 }
             });
-        by_type.entry(r.db_type.to_lowercase()).or_default().push((
-            r.id,
-            r.classification_id,
-            parsed,
-        ));
+        by_type
+            .entry(r.db_type.clone())
+            .or_default()
+            .push((r.id, r.classification_id, parsed));
     }
+    by_type
+}
+
+/// Run auto-classification over every account in scope (all instances, or one).
+pub async fn auto_classify(
+    svc: &Services,
+    instance_id: Option<i32>,
+) -> ServiceResult<ClassifyResult> {
+    const PUB: &str = "自动分类执行失败";
+    let rules = crate::classification_cache::active_rules(svc, PUB).await?;
+    if rules.is_empty() {
+        return Err(ServiceError::validation("没有可用的分类规则"));
+    }
+    // parse once; a broken rule fails for every account of its engine (never silently)
+    let by_type = parse_rules(&rules);
     let started = std::time::Instant::now();
     let txn = crate::begin(svc, PUB).await?;
     let mut winners: BTreeMap<(i32, i32), i32> = BTreeMap::new();

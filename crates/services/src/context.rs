@@ -29,6 +29,9 @@ pub enum Change {
     InstancesRemoved(Vec<i32>),
     /// A user row changed (session user cache).
     User(i32),
+    /// A classification rule or a classification changed: the rule cache is dropped
+    /// (`domain.md` §4.6).
+    Rules,
 }
 
 /// The services handle (cheap to clone).
@@ -109,6 +112,15 @@ impl Services {
                 }
             }
             Change::User(id) => self.users.invalidate(&id).await,
+            Change::Rules => {
+                if let Err(e) = self
+                    .cache
+                    .invalidate_prefix(crate::classification_cache::PREFIX)
+                    .await
+                {
+                    tracing::warn!(error = %e, "rule cache invalidation failed");
+                }
+            }
         }
     }
 

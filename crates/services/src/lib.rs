@@ -8,6 +8,7 @@ pub mod account_stats;
 pub mod accounts;
 pub mod admin;
 pub mod cache;
+pub mod classification_cache;
 pub mod classification_rules;
 pub mod classifications;
 pub mod classify;

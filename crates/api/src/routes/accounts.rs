@@ -116,16 +116,7 @@ pub async fn instance_account_history(State(st): State<AppState>, ctx: Ctx, ids:
     responses((status = 200, body = LedgerPage)))]
 pub async fn ledgers(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult {
     ctx.authorize(&st, Permission::View).await?;
-    let int = |k: &str| q.trimmed(k).and_then(|v| v.parse::<i64>().ok());
-    let f = LedgerFilter {
-        search: q.trimmed("search"),
-        db_type: q.filter("db_type"),
-        instance_id: int("instance_id"),
-        is_locked: q.flag("is_locked"),
-        is_superuser: q.flag("is_superuser"),
-        tags: q.all("tags"),
-        classification_id: int("classification"),
-    };
+    let f = ledger_filter(&q);
     let sort = match q.get("sort").map(|s| s.trim()) {
         Some("db_type") => AccountSort::DbType,
         Some("is_locked") => AccountSort::IsLocked,
@@ -135,6 +126,29 @@ pub async fn ledgers(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResu
     let desc = q.get("order").is_some_and(|o| o.trim() == "desc");
     let page = svc::ledgers(&st.svc, &f, sort, desc, q.page(), q.page_size(20, 200)).await?;
     Ok(ok("获取账户列表成功", &page))
+}
+
+/// The ledger filters of `/accounts/ledgers` (and of the account export): `search`, `db_type`
+/// (blank/`all` = none), `instance_id`, `is_locked`/`is_superuser` (`true`/`false`), `tags`
+/// (repeated or comma-separated) and `classification` (id; non-integer = none).
+pub(super) fn ledger_filter(q: &Params) -> LedgerFilter {
+    let int = |k: &str| q.trimmed(k).and_then(|v| v.parse::<i64>().ok());
+    LedgerFilter {
+        search: q.trimmed("search"),
+        db_type: q.filter("db_type"),
+        instance_id: int("instance_id"),
+        is_locked: q.flag("is_locked"),
+        is_superuser: q.flag("is_superuser"),
+        tags: q
+            .all("tags")
+            .iter()
+            .flat_map(|t| t.split(','))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect(),
+        classification_id: int("classification"),
+    }
 }
 
 /// `GET /accounts/ledgers/{account_id}/permissions`.

@@ -2,13 +2,14 @@
 //! and for all active instances (memory or Redis backend).
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use wf_domain::body::int_value;
 use wf_domain::{AppError, Permission};
+use wf_services::classification_cache::{self, ClassificationCacheStats};
 use wf_services::options as svc;
 
 use crate::ctx::Ctx;
@@ -24,6 +25,18 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/cache/clear/user", post(clear_user))
         .route("/api/v1/cache/clear/instance", post(clear_instance))
         .route("/api/v1/cache/clear/all", post(clear_all))
+        .route(
+            "/api/v1/cache/classification/clear",
+            post(clear_classification),
+        )
+        .route(
+            "/api/v1/cache/classification/clear/{db_type}",
+            post(clear_classification_db_type),
+        )
+        .route(
+            "/api/v1/cache/classification/stats",
+            get(classification_stats),
+        )
 }
 
 /// `{stats}`: backend, key counts and hit ratios (free-form per backend).
@@ -94,4 +107,43 @@ pub async fn clear_all(State(st): State<AppState>, ctx: Ctx, body: Payload) -> A
         &format!("已清除 {cleared_count} 个实例的缓存"),
         &CacheCleared { cleared_count },
     ))
+}
+
+/// `POST /cache/classification/clear` — the whole classification rule cache.
+#[utoipa::path(post, path = "/api/v1/cache/classification/clear", tag = "cache", operation_id = "cache_classification_clear",
+    responses((status = 200, body = crate::openapi::MessageEnvelope)))]
+pub async fn clear_classification(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    body: Payload,
+) -> ApiResult {
+    ctx.authorize_write(&st, Permission::Update, Some(&body))
+        .await?;
+    classification_cache::clear(&st.svc).await?;
+    Ok(ok_empty("分类缓存已清除"))
+}
+
+/// `POST /cache/classification/clear/{db_type}` — one engine's rule entry (case-insensitive).
+#[utoipa::path(post, path = "/api/v1/cache/classification/clear/{db_type}", tag = "cache",
+    operation_id = "cache_classification_clear_db_type", params(("db_type" = String, Path)),
+    responses((status = 200, body = crate::openapi::MessageEnvelope)))]
+pub async fn clear_classification_db_type(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(db_type): Path<String>,
+    body: Payload,
+) -> ApiResult {
+    ctx.authorize_write(&st, Permission::Update, Some(&body))
+        .await?;
+    classification_cache::clear_db_type(&st.svc, &db_type).await?;
+    Ok(ok_empty(&format!("数据库类型 {db_type} 缓存已清除")))
+}
+
+/// `GET /cache/classification/stats` — backend state and the cached rules per db type.
+#[utoipa::path(get, path = "/api/v1/cache/classification/stats", tag = "cache", operation_id = "cache_classification_stats",
+    responses((status = 200, body = ClassificationCacheStats)))]
+pub async fn classification_stats(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let stats = classification_cache::stats(&st.svc).await;
+    Ok(ok("分类缓存统计获取成功", &stats))
 }

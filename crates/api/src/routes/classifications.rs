@@ -2,7 +2,7 @@
 //! expression check. Rules and queries live in `wf_services::classifications`.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::Value;
@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use wf_domain::Permission;
 use wf_services::classification_rules::{self as rules, RuleStat, RuleView};
-use wf_services::classifications::{self as svc, ClassificationView};
+use wf_services::classifications::{self as svc, ClassificationView, ColorOptions, PermissionItem};
 use wf_services::classify::{self, AssignmentView, ClassifyResult};
 
 use super::{Ids, Params};
@@ -24,6 +24,11 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/accounts/classifications", get(list).post(create))
+        .route("/api/v1/accounts/classifications/colors", get(colors))
+        .route(
+            "/api/v1/accounts/classifications/permissions/{db_type}",
+            get(permissions),
+        )
         .route(
             "/api/v1/accounts/classifications/{classification_id}",
             get(detail).put(update).delete(delete),
@@ -90,6 +95,38 @@ pub async fn list(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
     Ok(ok(
         "账户分类获取成功",
         &ClassificationList { classifications },
+    ))
+}
+
+/// `GET /accounts/classifications/colors` — the theme colours and the form choices.
+#[utoipa::path(get, path = "/api/v1/accounts/classifications/colors", tag = "classifications", operation_id = "classifications_colors",
+    responses((status = 200, body = ColorOptions)))]
+pub async fn colors(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    Ok(ok("颜色选项获取成功", &svc::colors()))
+}
+
+/// `{permissions}`: catalogue items by category.
+#[derive(Serialize, ToSchema)]
+pub struct PermissionCatalogue {
+    pub permissions: indexmap::IndexMap<String, Vec<PermissionItem>>,
+}
+
+/// `GET /accounts/classifications/permissions/{db_type}` — the permission catalogue of one
+/// db type (exact match; unknown → `{}`).
+#[utoipa::path(get, path = "/api/v1/accounts/classifications/permissions/{db_type}", tag = "classifications",
+    operation_id = "classifications_permissions", params(("db_type" = String, Path)),
+    responses((status = 200, body = PermissionCatalogue)))]
+pub async fn permissions(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(db_type): Path<String>,
+) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let permissions = svc::permission_catalogue(&st.svc, &db_type).await?;
+    Ok(ok(
+        "数据库权限获取成功",
+        &PermissionCatalogue { permissions },
     ))
 }
 

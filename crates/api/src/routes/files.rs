@@ -7,7 +7,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use wf_domain::{AppError, Permission, time};
+use wf_services::account_reads;
 use wf_services::options::{EXPORT_HEADER, export_rows};
+use wf_store::repo::accounts::LedgerFilter;
 
 use super::Params;
 use crate::ctx::Ctx;
@@ -18,6 +20,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/files/instance-export", get(instance_export))
+        .route("/api/v1/files/account-export", get(account_export))
         .route("/api/v1/files/template-download", get(template_download))
 }
 
@@ -66,10 +69,37 @@ pub async fn instance_export(State(st): State<AppState>, ctx: Ctx, q: Params) ->
     let rows = export_rows(&st.svc, search.as_deref(), db_type.as_deref()).await?;
     let body = to_csv(&EXPORT_HEADER, &rows)
         .map_err(|e| AppError::system("导出实例失败").with_cause(e))?;
-    let stamp = chrono::Utc::now()
+    Ok(csv_download(
+        &format!("instances_export_{}.csv", china_stamp()),
+        body,
+    ))
+}
+
+/// `YYYYMMDD_HHMMSS` in China time (export file names).
+fn china_stamp() -> String {
+    chrono::Utc::now()
         .with_timezone(&time::china())
-        .format("%Y%m%d_%H%M%S");
-    Ok(csv_download(&format!("instances_export_{stamp}.csv"), body))
+        .format("%Y%m%d_%H%M%S")
+        .to_string()
+}
+
+/// `GET /files/account-export` — the ledger's accounts (its filters but `classification`), by
+/// username.
+#[utoipa::path(get, path = "/api/v1/files/account-export", tag = "files", operation_id = "files_account_export",
+    responses((status = 200, description = "CSV file (UTF-8, CRLF)", body = String, content_type = "text/csv")))]
+pub async fn account_export(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let f = LedgerFilter {
+        classification_id: None,
+        ..super::accounts::ledger_filter(&q)
+    };
+    let rows = account_reads::export_rows(&st.svc, &f).await?;
+    let body = to_csv(&account_reads::ACCOUNT_EXPORT_HEADER, &rows)
+        .map_err(|e| AppError::system("导出账户失败").with_cause(e))?;
+    Ok(csv_download(
+        &format!("accounts_export_{}.csv", china_stamp()),
+        body,
+    ))
 }
 
 /// `GET /files/template-download` — the CSV import template.

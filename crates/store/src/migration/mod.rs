@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0001Baseline),
             Box::new(M0002SyncStatuses),
             Box::new(M0003InsecureTls),
+            Box::new(M0004PermissionCatalogue),
         ]
     }
 }
@@ -225,6 +226,76 @@ impl MigrationTrait for M0003InsecureTls {
     }
 }
 
+/// Issue 9: the permission catalogue of the rule builder (`domain.md` §1.20), seeded from
+/// `permission_catalogue.psv` (`db_type|category|permission_name|introduced_in_major|description`,
+/// `sort_order` = position within the category). Inserted `ON CONFLICT DO NOTHING`, so rows an
+/// operator edited or disabled are kept.
+pub struct M0004PermissionCatalogue;
+
+impl MigrationName for M0004PermissionCatalogue {
+    fn name(&self) -> &str {
+        "m0004_permission_catalogue"
+    }
+}
+
+/// The seed of `permission_configs`.
+pub const PERMISSION_CATALOGUE: &str = include_str!("permission_catalogue.psv");
+
+/// `INSERT … ON CONFLICT DO NOTHING` statements of the catalogue seed, 100 rows each
+/// (SQLite ≥ 3.24 and PostgreSQL share the syntax).
+pub fn permission_seed_statements() -> Vec<String> {
+    let quote = |s: &str| {
+        if s.is_empty() {
+            "NULL".to_string()
+        } else {
+            format!("'{}'", s.replace('\'', "''"))
+        }
+    };
+    let mut order: std::collections::HashMap<(String, String), i32> = Default::default();
+    let rows: Vec<String> = PERMISSION_CATALOGUE
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            let n = order.entry((f[0].into(), f[1].into())).or_insert(0);
+            *n += 1;
+            format!(
+                "({}, {}, {}, {}, {}, {})",
+                quote(f[0]),
+                quote(f[1]),
+                quote(f[2]),
+                quote(f.get(4).copied().unwrap_or("")),
+                *n,
+                quote(f.get(3).copied().unwrap_or(""))
+            )
+        })
+        .collect();
+    rows.chunks(100)
+        .map(|c| {
+            format!(
+                "INSERT INTO permission_configs (db_type, category, permission_name, description, \
+                 sort_order, introduced_in_major) VALUES {} ON CONFLICT DO NOTHING",
+                c.join(", ")
+            )
+        })
+        .collect()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0004PermissionCatalogue {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for stmt in permission_seed_statements() {
+            db.execute_unprepared(&stmt).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Err(DbErr::Migration("m0004 cannot be rolled back".into()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,5 +317,33 @@ mod tests {
         );
         let pg = render_schema(DbBackend::Postgres);
         assert_eq!(pg.matches("PARTITION BY RANGE").count(), 4);
+    }
+
+    #[test]
+    fn permission_catalogue_has_the_documented_sizes() {
+        let count = |db: &str, cat: &str| {
+            PERMISSION_CATALOGUE
+                .lines()
+                .filter(|l| l.starts_with(&format!("{db}|{cat}|")))
+                .count()
+        };
+        for (db, cat, n) in [
+            ("mysql", "global_privileges", 73),
+            ("mysql", "database_privileges", 17),
+            ("postgresql", "database_privileges", 4),
+            ("postgresql", "predefined_roles", 15),
+            ("postgresql", "role_attributes", 8),
+            ("sqlserver", "server_roles", 19),
+            ("sqlserver", "server_permissions", 19),
+            ("sqlserver", "database_roles", 9),
+            ("sqlserver", "database_privileges", 20),
+            ("oracle", "roles", 68),
+            ("oracle", "system_privileges", 223),
+        ] {
+            assert_eq!(count(db, cat), n, "{db} {cat}");
+        }
+        let stmts = permission_seed_statements();
+        assert_eq!(stmts.len(), 5);
+        assert!(stmts[0].contains("('mysql', 'global_privileges', 'SELECT', '查询数据', 1, NULL)"));
     }
 }

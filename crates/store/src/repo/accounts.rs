@@ -231,6 +231,45 @@ pub fn ledger_count_key(db: &impl ConnectionTrait, f: &LedgerFilter) -> String {
     format!("{}:{:?}", stmt.sql, stmt.values)
 }
 
+/// The columns of a ledger row the account export writes.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ExportAccount {
+    pub id: i32,
+    pub username: String,
+    pub instance_id: i32,
+    pub db_type: String,
+    pub is_locked: bool,
+}
+
+/// Up to `limit` ledger rows matching `f` after the keyset `(username, id)`, ordered by
+/// username then id (the account export reads the whole ledger in such pages).
+pub async fn ledger_export_page(
+    db: &impl ConnectionTrait,
+    f: &LedgerFilter,
+    after: Option<(String, i32)>,
+    limit: u64,
+) -> Result<Vec<ExportAccount>, DbErr> {
+    use account_permission::Column as C;
+    let mut cond = ledger_condition(f);
+    if let Some((name, id)) = after {
+        cond = cond.add(
+            Condition::any()
+                .add(C::Username.gt(name.clone()))
+                .add(Condition::all().add(C::Username.eq(name)).add(C::Id.gt(id))),
+        );
+    }
+    account_permission::Entity::find()
+        .select_only()
+        .columns([C::Id, C::Username, C::InstanceId, C::DbType, C::IsLocked])
+        .filter(cond)
+        .order_by_asc(C::Username)
+        .order_by_asc(C::Id)
+        .limit(limit)
+        .into_model::<ExportAccount>()
+        .all(db)
+        .await
+}
+
 fn ledger_condition(f: &LedgerFilter) -> Condition {
     use account_permission::Column as C;
     let mut cond = Condition::all().add(C::InstanceAccountId.in_subquery(inventory_ids(true)));
