@@ -129,6 +129,33 @@ async fn auto_classification_on_real_synced_accounts() {
         .await
         .ok(200, "规则命中统计获取成功");
     assert_eq!(s["rule_stats"][0]["matched_accounts_count"], 1);
+    // daily match statistics (domain.md §1.10): a row per rule and instance of its engine,
+    // zero counts included; distinct accounts per classification
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+    for _ in 0..2 {
+        let d = wf_services::classify::daily_match_stats(&app.state.svc, day)
+            .await
+            .unwrap();
+        assert_eq!((d.rules, d.rule_rows), (3, 3), "{d:?}");
+    }
+    let rows = wf_store::repo::match_stats::rule_counts_of(app.state.svc.store(), day)
+        .await
+        .unwrap();
+    let count_of = |rule: i64, inst: i64| {
+        rows.iter()
+            .find(|(r, i, _)| *r as i64 == rule && *i as i64 == inst)
+            .map(|(_, _, n)| *n)
+    };
+    assert_eq!(count_of(read_rule, my), Some(1), "{rows:?}");
+    assert_eq!(count_of(read_rule + 1, my), Some(0), "{rows:?}");
+    assert!(count_of(su_rule, pg).unwrap() >= 1);
+    let classes = wf_store::repo::match_stats::classification_counts_of(app.state.svc.store(), day)
+        .await
+        .unwrap();
+    assert!(
+        classes.contains(&(readers as i32, my as i32, 1)),
+        "{classes:?}"
+    );
     // the account export: the ledger's filters, by username, classifications joined
     let r = app
         .get(&format!(

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use utoipa::ToSchema;
 use wf_domain::{AppError, dsl, snapshot, time};
 use wf_store::repo::assignments as repo;
+use wf_store::repo::match_stats;
 use wf_store::repo::rules as rule_repo;
 
 use crate::context::Services;
@@ -55,6 +56,58 @@ fn parse_rules(
     by_type
 }
 
+/// Evaluate every account in scope (keyset pages by id) against the rules of its engine and
+/// hand `on_account` the `(rule_id, classification_id)` of the rules it matched, in rule
+/// creation order. Facts come from `permission_facts`, else are rebuilt from the snapshot.
+/// Returns `(accounts seen, evaluations of rules that could not be parsed)`.
+async fn evaluate_scope(
+    db: &impl sea_orm::ConnectionTrait,
+    instance_id: Option<i32>,
+    by_type: &HashMap<String, Vec<ParsedRule>>,
+    mut on_account: impl FnMut(&repo::ClassifiableAccount, &[(i32, i32)]),
+) -> Result<(u64, u64), sea_orm::DbErr> {
+    let (mut seen, mut failed) = (0u64, 0u64);
+    let mut after = 0;
+    let mut matched = Vec::new();
+    loop {
+        let page = repo::classifiable_page(db, instance_id, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        seen += page.len() as u64;
+        for a in &page {
+            let Some(rules) = by_type.get(&a.db_type) else {
+                continue;
+            };
+            let built;
+            let facts = match (&a.permission_facts, &a.permission_snapshot) {
+                (Some(f), _) => f,
+                (None, Some(s)) => {
+                    built = snapshot::build_facts(&a.db_type, s, chrono::Utc::now());
+                    &built
+                }
+                (None, None) => continue,
+            };
+            matched.clear();
+            for (rule_id, cls_id, doc) in rules {
+                match doc {
+                    Ok(doc) => {
+                        let ev = dsl::evaluate(doc, facts);
+                        if !ev.errors.is_empty() {
+                            tracing::warn!(rule = rule_id, errors = ?ev.errors, "rule evaluation errors (fail closed)");
+                        }
+                        if ev.matched {
+                            matched.push((*rule_id, *cls_id));
+                        }
+                    }
+                    Err(_) => failed += 1,
+                }
+            }
+            on_account(a, &matched);
+        }
+    }
+    Ok((seen, failed))
+}
+
 /// Run auto-classification over every account in scope (all instances, or one).
 pub async fn auto_classify(
     svc: &Services,
@@ -70,42 +123,14 @@ pub async fn auto_classify(
     let started = std::time::Instant::now();
     let txn = crate::begin(svc, PUB).await?;
     let mut winners: BTreeMap<(i32, i32), i32> = BTreeMap::new();
-    let (mut seen, mut failed) = (0u64, 0u64);
-    let mut after = 0;
-    loop {
-        let page = repo::classifiable_page(&txn, instance_id, after, PAGE)
-            .await
-            .public(PUB)?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        seen += page.len() as u64;
-        for a in page {
-            let Some(rules) = by_type.get(&a.db_type) else {
-                continue;
-            };
-            let facts = match a.permission_facts {
-                Some(f) => f,
-                None => match &a.permission_snapshot {
-                    Some(s) => snapshot::build_facts(&a.db_type, s, chrono::Utc::now()),
-                    None => continue,
-                },
-            };
-            for (rule_id, cls_id, doc) in rules {
-                match doc {
-                    Ok(doc) => {
-                        let ev = dsl::evaluate(doc, &facts);
-                        if !ev.errors.is_empty() {
-                            tracing::warn!(rule = rule_id, errors = ?ev.errors, "rule evaluation errors (fail closed)");
-                        }
-                        if ev.matched {
-                            winners.insert((a.id, *cls_id), *rule_id);
-                        }
-                    }
-                    Err(_) => failed += 1,
-                }
-            }
+    let (seen, failed) = evaluate_scope(&txn, instance_id, &by_type, |a, matched| {
+        // creation order: the last matching rule of a classification is recorded
+        for (rule_id, cls_id) in matched {
+            winners.insert((a.id, *cls_id), *rule_id);
         }
-    }
+    })
+    .await
+    .public(PUB)?;
     if seen == 0 {
         return Err(ServiceError::validation("没有需要分类的账户"));
     }
@@ -153,6 +178,82 @@ pub async fn auto_classify(
         total_classifications_added: rows.len() as u64,
         failed_count: failed,
         message: "自动分类完成".into(),
+    })
+}
+
+/// What a daily statistics run wrote (`domain.md` §1.10).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DailyMatchStats {
+    /// China date, `YYYY-MM-DD`.
+    pub stat_date: String,
+    pub accounts: u64,
+    pub rules: u64,
+    pub rule_rows: u64,
+    pub classification_rows: u64,
+}
+
+/// Compute the daily match statistics of `stat_date` (China date; the scheduled job passes
+/// today): for every active rule, one row per instance holding accounts of the rule's engine
+/// with the number of matched accounts (0 included); per (classification, engine, instance)
+/// the number of distinct accounts any of its rules matched. Upserted, so a re-run of the day
+/// replaces its figures; assignments are not touched.
+pub async fn daily_match_stats(
+    svc: &Services,
+    stat_date: chrono::NaiveDate,
+) -> ServiceResult<DailyMatchStats> {
+    use std::collections::{BTreeSet, HashSet};
+    const PUB: &str = "计算分类统计失败";
+    let rules = crate::classification_cache::active_rules(svc, PUB).await?;
+    let by_type = parse_rules(&rules);
+    // (db_type, instance) scopes with accounts; hits per (rule, instance); distinct accounts
+    // per (classification, db_type, instance)
+    let mut scopes: BTreeSet<(String, i32)> = BTreeSet::new();
+    let mut rule_hits: HashMap<(i32, i32), i32> = HashMap::new();
+    let mut class_hits: HashMap<(i32, String, i32), HashSet<i32>> = HashMap::new();
+    let (seen, _failed) = evaluate_scope(&svc.db, None, &by_type, |a, matched| {
+        if !scopes.contains(&(a.db_type.clone(), a.instance_id)) {
+            scopes.insert((a.db_type.clone(), a.instance_id));
+        }
+        for (rule_id, cls_id) in matched {
+            *rule_hits.entry((*rule_id, a.instance_id)).or_default() += 1;
+            class_hits
+                .entry((*cls_id, a.db_type.clone(), a.instance_id))
+                .or_default()
+                .insert(a.id);
+        }
+    })
+    .await
+    .public(PUB)?;
+    let mut rule_rows = Vec::new();
+    let mut class_rows: BTreeMap<(i32, String, i32), i32> = BTreeMap::new();
+    for r in &rules {
+        for (t, inst) in scopes.iter().filter(|(t, _)| *t == r.db_type) {
+            let n = rule_hits.get(&(r.id, *inst)).copied().unwrap_or(0);
+            rule_rows.push((r.id, r.classification_id, t.clone(), *inst, n));
+            let distinct = class_hits
+                .get(&(r.classification_id, t.clone(), *inst))
+                .map_or(0, |s| s.len() as i32);
+            class_rows.insert((r.classification_id, t.clone(), *inst), distinct);
+        }
+    }
+    let class_rows: Vec<(i32, String, i32, i32)> = class_rows
+        .into_iter()
+        .map(|((c, t, i), n)| (c, t, i, n))
+        .collect();
+    let txn = crate::begin(svc, PUB).await?;
+    let written_rules = match_stats::upsert_rule_counts(&txn, stat_date, &rule_rows)
+        .await
+        .public(PUB)?;
+    let written_classes = match_stats::upsert_classification_counts(&txn, stat_date, &class_rows)
+        .await
+        .public(PUB)?;
+    txn.commit().await.public(PUB)?;
+    Ok(DailyMatchStats {
+        stat_date: stat_date.to_string(),
+        accounts: seen,
+        rules: rules.len() as u64,
+        rule_rows: written_rules,
+        classification_rows: written_classes,
     })
 }
 

@@ -17,6 +17,7 @@ use crate::entity::account_classification_assignment as asg;
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct ClassifiableAccount {
     pub id: i32,
+    pub instance_id: i32,
     pub db_type: String,
     pub permission_facts: Option<Value>,
     pub permission_snapshot: Option<Value>,
@@ -39,7 +40,7 @@ pub async fn classifiable_page(
 ) -> Result<Vec<ClassifiableAccount>, DbErr> {
     let mut values: Vec<sea_orm::Value> = vec![after_id.into()];
     let mut sql = format!(
-        "SELECT ap.id AS id, LOWER(i.db_type) AS db_type, ap.permission_facts AS permission_facts, \
+        "SELECT ap.id AS id, ap.instance_id AS instance_id, LOWER(i.db_type) AS db_type, ap.permission_facts AS permission_facts, \
 CASE WHEN ap.permission_facts IS NULL THEN ap.permission_snapshot END AS permission_snapshot \
 FROM account_permission ap \
 JOIN instances i ON i.id = ap.instance_id AND i.is_active = true AND i.deleted_at IS NULL \

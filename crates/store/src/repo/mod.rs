@@ -11,6 +11,7 @@ pub mod classifications;
 pub mod credentials;
 pub mod instances;
 pub mod leases;
+pub mod match_stats;
 pub mod permissions;
 pub mod rules;
 pub mod sessions;
