@@ -4,7 +4,6 @@
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 use wf_domain::{AppError, snapshot, time};
 use wf_store::entity::{account_permission, instance};
@@ -451,14 +450,9 @@ pub async fn ledgers(
     if cached.is_none() && svc.generation() == generation {
         svc.list_counts.insert(key, p.total).await;
     }
-    let inst_ids: Vec<i32> = p.rows.iter().map(|r| r.instance_id).collect();
-    let instances: HashMap<i32, instance::Model> =
-        instance_repo::find_many(&svc.db, inst_ids.clone())
-            .await
-            .public(PUB)?
-            .into_iter()
-            .map(|i| (i.id, i))
-            .collect();
+    let mut inst_ids: Vec<i32> = p.rows.iter().map(|r| r.instance_id).collect();
+    inst_ids.sort_unstable();
+    inst_ids.dedup();
     let tags = tag_repo::of_instances(&svc.db, &inst_ids)
         .await
         .public(PUB)?;
@@ -469,36 +463,29 @@ pub async fn ledgers(
     let items = p
         .rows
         .into_iter()
-        .map(|r| {
-            let inst = instances.get(&r.instance_id);
-            LedgerItem {
-                id: r.id,
-                instance_name: inst
-                    .map(|i| i.name.clone())
-                    .unwrap_or_else(|| "未知实例".into()),
-                instance_host: inst
-                    .map(|i| i.host.clone())
-                    .unwrap_or_else(|| "未知主机".into()),
-                username: r.username,
-                db_type: r.db_type,
-                is_locked: r.is_locked,
-                is_superuser: r.is_superuser,
-                is_active: true,
-                is_deleted: false,
-                tags: tags
-                    .get(&r.instance_id)
-                    .map(|ts| ts.iter().map(TagBrief::from).collect())
-                    .unwrap_or_default(),
-                classifications: classes
-                    .remove(&r.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|c| ClassificationBadge {
-                        name: c.name,
-                        color: c.color,
-                    })
-                    .collect(),
-            }
+        .map(|r| LedgerItem {
+            id: r.id,
+            instance_name: r.instance_name.unwrap_or_else(|| "未知实例".into()),
+            instance_host: r.instance_host.unwrap_or_else(|| "未知主机".into()),
+            username: r.username,
+            db_type: r.db_type,
+            is_locked: r.is_locked,
+            is_superuser: r.is_superuser,
+            is_active: true,
+            is_deleted: false,
+            tags: tags
+                .get(&r.instance_id)
+                .map(|ts| ts.iter().map(TagBrief::from).collect())
+                .unwrap_or_default(),
+            classifications: classes
+                .remove(&r.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| ClassificationBadge {
+                    name: c.name,
+                    color: c.color,
+                })
+                .collect(),
         })
         .collect();
     Ok(LedgerPage::new(items, p.total, page, size))
@@ -535,13 +522,6 @@ pub async fn export_rows(svc: &Services, f: &LedgerFilter) -> ServiceResult<Vec<
         let mut inst_ids: Vec<i32> = page.iter().map(|r| r.instance_id).collect();
         inst_ids.sort_unstable();
         inst_ids.dedup();
-        let instances: HashMap<i32, instance::Model> =
-            instance_repo::find_many(&svc.db, inst_ids.clone())
-                .await
-                .public(PUB)?
-                .into_iter()
-                .map(|i| (i.id, i))
-                .collect();
         let tags = tag_repo::of_instances(&svc.db, &inst_ids)
             .await
             .public(PUB)?;
@@ -551,8 +531,7 @@ pub async fn export_rows(svc: &Services, f: &LedgerFilter) -> ServiceResult<Vec<
                 .public(PUB)?;
         let full = page.len() as u64 == EXPORT_PAGE;
         for r in page {
-            let inst = instances.get(&r.instance_id);
-            let host = inst.map(|i| i.host.clone()).unwrap_or_default();
+            let host = r.instance_host.clone().unwrap_or_default();
             let name = match r.db_type.as_str() {
                 "sqlserver" | "oracle" | "postgresql" => r.username.clone(),
                 _ => format!("{}@{}", r.username, host),
@@ -569,7 +548,7 @@ pub async fn export_rows(svc: &Services, f: &LedgerFilter) -> ServiceResult<Vec<
                 .collect();
             out.push(vec![
                 name,
-                inst.map(|i| i.name.clone()).unwrap_or_default(),
+                r.instance_name.clone().unwrap_or_default(),
                 host,
                 tag_names.join(", "),
                 r.db_type.to_uppercase(),

@@ -57,21 +57,41 @@ async fn account_page(
     size: u64,
     known_total: Option<u64>,
 ) -> Result<Paged<account_permission::Model>, DbErr> {
+    let select = account_permission::Entity::find().filter(cond);
+    page_of(db, select, sort, desc, page_no, size, known_total).await
+}
+
+/// One page of `select` in `sort` order (ties by id ascending), read as `M`; with a known
+/// (cached) total only the page is read.
+async fn page_of<M: FromQueryResult + Send + Sync>(
+    db: &impl ConnectionTrait,
+    select: sea_orm::Select<account_permission::Entity>,
+    sort: AccountSort,
+    desc: bool,
+    page_no: u64,
+    size: u64,
+    known_total: Option<u64>,
+) -> Result<Paged<M>, DbErr> {
     let order = if desc {
         sea_orm::Order::Desc
     } else {
         sea_orm::Order::Asc
     };
-    let select = account_permission::Entity::find()
-        .filter(cond)
+    let select = select
         .order_by(sort.column(), order)
         .order_by(account_permission::Column::Id, sea_orm::Order::Asc);
     let Some(total) = known_total else {
-        return super::fetch_page(select.paginate(db, size), page_no, size).await;
+        return super::fetch_page(select.into_model::<M>().paginate(db, size), page_no, size).await;
     };
-    // the total is known (cached): only the page is read
     let rows = match (page_no - 1).checked_mul(size).filter(|o| *o < total) {
-        Some(offset) => select.limit(size).offset(offset).all(db).await?,
+        Some(offset) => {
+            select
+                .limit(size)
+                .offset(offset)
+                .into_model::<M>()
+                .all(db)
+                .await?
+        }
         None => Vec::new(),
     };
     Ok(Paged { total, rows })
@@ -197,6 +217,52 @@ pub struct LedgerFilter {
     pub classification_id: Option<i64>,
 }
 
+/// A ledger row: the account's list columns and its instance's name and host (null when the
+/// instance row is gone). Permission documents are not read.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct LedgerRow {
+    pub id: i32,
+    pub username: String,
+    pub instance_id: i32,
+    pub db_type: String,
+    pub is_locked: bool,
+    pub is_superuser: bool,
+    pub instance_name: Option<String>,
+    pub instance_host: Option<String>,
+}
+
+/// Ledger rows matching `f`, joined to their instance.
+fn ledger_select(f: &LedgerFilter) -> sea_orm::Select<account_permission::Entity> {
+    use account_permission::Column as C;
+    use sea_orm::JoinType;
+    account_permission::Entity::find()
+        .select_only()
+        .columns([
+            C::Id,
+            C::Username,
+            C::InstanceId,
+            C::DbType,
+            C::IsLocked,
+            C::IsSuperuser,
+        ])
+        .column_as(
+            Expr::col((instance::Entity, instance::Column::Name)),
+            "instance_name",
+        )
+        .column_as(
+            Expr::col((instance::Entity, instance::Column::Host)),
+            "instance_host",
+        )
+        .join(
+            JoinType::LeftJoin,
+            account_permission::Entity::belongs_to(instance::Entity)
+                .from(C::InstanceId)
+                .to(instance::Column::Id)
+                .into(),
+        )
+        .filter(ledger_condition(f))
+}
+
 /// One page of the ledger: accounts whose inventory row is active.
 pub async fn ledger_page(
     db: &impl ConnectionTrait,
@@ -206,17 +272,8 @@ pub async fn ledger_page(
     page_no: u64,
     size: u64,
     known_total: Option<u64>,
-) -> Result<Paged<account_permission::Model>, DbErr> {
-    account_page(
-        db,
-        ledger_condition(f),
-        sort,
-        desc,
-        page_no,
-        size,
-        known_total,
-    )
-    .await
+) -> Result<Paged<LedgerRow>, DbErr> {
+    page_of(db, ledger_select(f), sort, desc, page_no, size, known_total).await
 }
 
 /// The ledger filter's count statement as text: the key of its cached total.
@@ -231,16 +288,6 @@ pub fn ledger_count_key(db: &impl ConnectionTrait, f: &LedgerFilter) -> String {
     format!("{}:{:?}", stmt.sql, stmt.values)
 }
 
-/// The columns of a ledger row the account export writes.
-#[derive(Debug, Clone, FromQueryResult)]
-pub struct ExportAccount {
-    pub id: i32,
-    pub username: String,
-    pub instance_id: i32,
-    pub db_type: String,
-    pub is_locked: bool,
-}
-
 /// Up to `limit` ledger rows matching `f` after the keyset `(username, id)`, ordered by
 /// username then id (the account export reads the whole ledger in such pages).
 pub async fn ledger_export_page(
@@ -248,24 +295,21 @@ pub async fn ledger_export_page(
     f: &LedgerFilter,
     after: Option<(String, i32)>,
     limit: u64,
-) -> Result<Vec<ExportAccount>, DbErr> {
+) -> Result<Vec<LedgerRow>, DbErr> {
     use account_permission::Column as C;
-    let mut cond = ledger_condition(f);
+    let mut select = ledger_select(f);
     if let Some((name, id)) = after {
-        cond = cond.add(
+        select = select.filter(
             Condition::any()
                 .add(C::Username.gt(name.clone()))
                 .add(Condition::all().add(C::Username.eq(name)).add(C::Id.gt(id))),
         );
     }
-    account_permission::Entity::find()
-        .select_only()
-        .columns([C::Id, C::Username, C::InstanceId, C::DbType, C::IsLocked])
-        .filter(cond)
+    select
         .order_by_asc(C::Username)
         .order_by_asc(C::Id)
         .limit(limit)
-        .into_model::<ExportAccount>()
+        .into_model::<LedgerRow>()
         .all(db)
         .await
 }
