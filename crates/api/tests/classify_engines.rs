@@ -302,6 +302,26 @@ async fn auto_classification_on_real_synced_accounts() {
     app.delete(&format!("{rules}/{su_rule}"))
         .await
         .ok(200, "分类规则删除成功");
+    {
+        // its assignments stay, without a rule
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        use wf_store::entity::account_classification_assignment as asg;
+        let store = app.state.svc.store();
+        let by_rule = asg::Entity::find()
+            .filter(asg::Column::RuleId.eq(su_rule as i32))
+            .count(store)
+            .await
+            .unwrap();
+        let ruleless = asg::Entity::find()
+            .filter(asg::Column::ClassificationId.eq(privileged as i32))
+            .filter(asg::Column::AssignmentType.eq("auto"))
+            .filter(asg::Column::RuleId.is_null())
+            .count(store)
+            .await
+            .unwrap();
+        assert_eq!(by_rule, 0);
+        assert!(ruleless >= 1);
+    }
     let cs = app
         .get("/api/v1/cache/classification/stats")
         .await
@@ -326,6 +346,13 @@ async fn auto_classification_on_real_synced_accounts() {
     app.delete("/api/v1/accounts/classifications/assignments/999999")
         .await
         .err(404, "INVALID_REQUEST", None);
+    // a classification whose rules are gone and whose assignments are all removed can go
+    app.delete(&format!("{c}/{privileged}"))
+        .await
+        .ok(200, "账户分类删除成功");
+    app.delete(&format!("{c}/{readers}"))
+        .await
+        .err(409, "CLASSIFICATION_IN_USE", None);
     app.post(
         "/api/v1/accounts/classifications/actions/auto-classify",
         json!({"instance_id": true}),

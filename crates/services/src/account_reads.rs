@@ -440,16 +440,22 @@ pub async fn ledgers(
     size: u64,
 ) -> ServiceResult<LedgerPage> {
     const PUB: &str = "获取账户列表失败";
-    // the total of a filter is cached for LIST_COUNT_TTL under the write generation
-    let generation = svc.generation();
-    let key = format!("ledger:{generation}:{}", repo::ledger_count_key(&svc.db, f));
-    let cached = svc.list_counts.get(&key).await;
-    let p = repo::ledger_page(&svc.db, f, sort, desc, page, size, cached)
+    // the total of a filter is cached for LIST_COUNT_TTL under the write generation; when it
+    // expires, one request recounts while the others wait for its figure (no stampede)
+    let key = format!(
+        "ledger:{}:{}",
+        svc.generation(),
+        repo::ledger_count_key(&svc.db, f)
+    );
+    let total = svc
+        .list_counts
+        .try_get_with(key, repo::ledger_count(&svc.db, f))
+        .await
+        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))
+        .public(PUB)?;
+    let p = repo::ledger_page(&svc.db, f, sort, desc, page, size, Some(total))
         .await
         .public(PUB)?;
-    if cached.is_none() && svc.generation() == generation {
-        svc.list_counts.insert(key, p.total).await;
-    }
     let mut inst_ids: Vec<i32> = p.rows.iter().map(|r| r.instance_id).collect();
     inst_ids.sort_unstable();
     inst_ids.dedup();

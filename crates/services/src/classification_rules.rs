@@ -246,7 +246,9 @@ pub async fn update(svc: &Services, id: Option<i32>, body: &Body) -> ServiceResu
 pub async fn delete(svc: &Services, id: Option<i32>) -> ServiceResult<()> {
     const PUB: &str = "删除分类规则失败";
     let r = find(svc, id, PUB).await?;
-    repo::delete(&svc.db, r).await.public(PUB)?;
+    let txn = crate::begin(svc, PUB).await?;
+    repo::delete(&txn, r).await.public(PUB)?;
+    txn.commit().await.public(PUB)?;
     // assignments made by the rule keep existing (rule_id → NULL); the cache must forget it
     svc.changed(Change::Rules).await;
     Ok(())

@@ -295,7 +295,9 @@ pub async fn delete(svc: &Services, id: Option<i32>) -> ServiceResult<()> {
             "分类仍在使用,请先迁移关联规则/账户后再删除",
         ));
     }
-    repo::delete(&svc.db, c).await.public(PUB)?;
+    let txn = crate::begin(svc, PUB).await?;
+    repo::delete(&txn, c).await.public(PUB)?;
+    txn.commit().await.public(PUB)?;
     svc.changed(Change::Rules).await;
     Ok(())
 }

@@ -276,6 +276,14 @@ pub async fn ledger_page(
     page_of(db, ledger_select(f), sort, desc, page_no, size, known_total).await
 }
 
+/// The number of ledger rows matching `f`.
+pub async fn ledger_count(db: &impl ConnectionTrait, f: &LedgerFilter) -> Result<u64, DbErr> {
+    account_permission::Entity::find()
+        .filter(ledger_condition(f))
+        .count(db)
+        .await
+}
+
 /// The ledger filter's count statement as text: the key of its cached total.
 pub fn ledger_count_key(db: &impl ConnectionTrait, f: &LedgerFilter) -> String {
     use sea_orm::QueryTrait;

@@ -91,7 +91,15 @@ pub async fn update(
 }
 
 /// Delete a classification.
+///
+/// Its remaining (inactive) assignments go with it — the repository deletes them, as the
+/// assignments carry no foreign keys on PostgreSQL (migration m0005); call it inside a
+/// transaction.
 pub async fn delete(db: &impl ConnectionTrait, c: cls::Model) -> Result<(), DbErr> {
+    asg::Entity::delete_many()
+        .filter(asg::Column::ClassificationId.eq(c.id))
+        .exec(db)
+        .await?;
     c.delete(db).await.map(|_| ())
 }
 

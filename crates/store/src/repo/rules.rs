@@ -140,7 +140,19 @@ pub async fn update(
 }
 
 /// Delete a rule (its assignments keep existing with `rule_id` NULL, by the foreign key).
+///
+/// The assignments the rule made keep existing with `rule_id` NULL (`domain.md` §4.3). The
+/// repository does this itself: on PostgreSQL the assignments carry no foreign keys (migration
+/// m0005), so call it inside a transaction.
 pub async fn delete(db: &impl ConnectionTrait, r: rule::Model) -> Result<(), DbErr> {
+    asg::Entity::update_many()
+        .col_expr(
+            asg::Column::RuleId,
+            sea_orm::sea_query::Expr::value(Option::<i32>::None),
+        )
+        .filter(asg::Column::RuleId.eq(r.id))
+        .exec(db)
+        .await?;
     r.delete(db).await.map(|_| ())
 }
 
