@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod capacity;
 pub mod db_type;
 pub mod diff;
 pub mod dsl;
