@@ -5,10 +5,13 @@
 //! returned as errors (never as an empty list) so callers never reconcile an inventory
 //! against a failed read (`domain.md` §13.1.1).
 
+pub mod capacity;
 pub mod mysql;
 pub mod oracle;
 pub mod postgres;
 pub mod sqlserver;
+
+pub use capacity::{DatabaseSize, RemoteDatabase};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -102,6 +105,14 @@ pub trait EngineAdapter: Send + Sync {
     /// Every account with its permission payload (inventory + collection in bulk,
     /// `domain.md` §2.3–§2.4). Fails as a whole when a catalogue read fails.
     async fn list_accounts(&self) -> Result<Vec<RemoteAccount>, EngineError>;
+    /// The remote database inventory (Oracle: tablespaces), `domain.md` §5.2.
+    async fn list_databases(&self) -> Result<Vec<RemoteDatabase>, EngineError>;
+    /// Sizes of the databases the engine reports (`domain.md` §5.3); callers keep their
+    /// targets. `main_version` picks MySQL's tablespace view. No row at all is an error.
+    async fn database_sizes(
+        &self,
+        main_version: Option<&str>,
+    ) -> Result<Vec<DatabaseSize>, EngineError>;
     /// Close the connection.
     async fn close(&self);
     /// Statements this adapter has sent to the remote server so far (benchmarks and the

@@ -126,6 +126,17 @@ impl MySqlAdapter {
     }
 }
 
+impl MySqlAdapter {
+    /// Every schema name (what `SHOW DATABASES` lists).
+    async fn schema_names(&self) -> Result<Vec<String>, EngineError> {
+        let mut conn = self.conn.lock_for(1).await?;
+        sqlx::query_scalar::<_, String>(crate::capacity::MYSQL_DATABASES_SQL)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(query_err)
+    }
+}
+
 #[async_trait]
 impl EngineAdapter for MySqlAdapter {
     async fn version(&self) -> Result<String, EngineError> {
@@ -212,6 +223,61 @@ impl EngineAdapter for MySqlAdapter {
             });
         }
         Ok(out)
+    }
+
+    async fn list_databases(&self) -> Result<Vec<crate::RemoteDatabase>, EngineError> {
+        Ok(self
+            .schema_names()
+            .await?
+            .into_iter()
+            .map(|name| crate::RemoteDatabase {
+                name,
+                is_system: false,
+            })
+            .collect())
+    }
+
+    async fn database_sizes(
+        &self,
+        main_version: Option<&str>,
+    ) -> Result<Vec<crate::DatabaseSize>, EngineError> {
+        use crate::capacity as cap;
+        {
+            let mut conn = self.conn.lock_for(1).await?;
+            let n: i64 = sqlx::query_scalar(cap::MYSQL_PROBE_SQL)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(query_err)?;
+            if n == 0 {
+                return Err(EngineError::Query(
+                    "MySQL 权限测试失败:无法访问 information_schema.SCHEMATA".into(),
+                ));
+            }
+        }
+        // the first tablespace view that answers with rows wins
+        let mut files: Vec<(String, i64)> = Vec::new();
+        let mut last_err = None;
+        for sql in cap::mysql_tablespace_views(main_version) {
+            let mut conn = self.conn.lock_for(1).await?;
+            match sqlx::query_as::<_, (String, Option<i64>)>(sql)
+                .fetch_all(&mut *conn)
+                .await
+            {
+                Ok(rows) if !rows.is_empty() => {
+                    files = rows.into_iter().map(|(n, b)| (n, b.unwrap_or(0))).collect();
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => last_err = Some(query_err(e)),
+            }
+        }
+        if files.is_empty()
+            && let Some(e) = last_err
+        {
+            return Err(e);
+        }
+        let databases = self.schema_names().await?;
+        Ok(cap::mysql_sizes(&files, &databases))
     }
 
     async fn close(&self) {

@@ -302,6 +302,29 @@ impl EngineAdapter for OracleAdapter {
         Ok(map_accounts(&users, &roles, &privs))
     }
 
+    async fn list_databases(&self) -> Result<Vec<crate::RemoteDatabase>, EngineError> {
+        let rows = self
+            .rows(crate::capacity::ORACLE_DATABASES_SQL.to_string())
+            .await?;
+        Ok(crate::capacity::map_inventory("oracle", &rows))
+    }
+
+    async fn database_sizes(
+        &self,
+        _main_version: Option<&str>,
+    ) -> Result<Vec<crate::DatabaseSize>, EngineError> {
+        let rows = self
+            .rows(crate::capacity::ORACLE_SIZES_SQL.to_string())
+            .await?;
+        let sizes = crate::capacity::map_sizes("oracle", &rows);
+        if sizes.is_empty() {
+            return Err(EngineError::Query(
+                "Oracle 未查询到任何数据库大小数据".into(),
+            ));
+        }
+        Ok(sizes)
+    }
+
     async fn close(&self) {
         let conn = self.conn.clone();
         let _ = tokio::task::spawn_blocking(move || {

@@ -154,6 +154,51 @@ impl EngineAdapter for PostgresAdapter {
         Ok(out)
     }
 
+    async fn list_databases(&self) -> Result<Vec<crate::RemoteDatabase>, EngineError> {
+        let mut conn = self.conn.lock_for(1).await?;
+        let rows = sqlx::query(crate::capacity::PG_DATABASES_SQL)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(query_err)?;
+        rows.iter()
+            .map(|r| {
+                let name: String = r.try_get("datname").map_err(query_err)?;
+                let template: bool = r.try_get("datistemplate").map_err(query_err)?;
+                Ok(crate::RemoteDatabase {
+                    is_system: template || name == "postgres",
+                    name,
+                })
+            })
+            .collect()
+    }
+
+    async fn database_sizes(
+        &self,
+        _main_version: Option<&str>,
+    ) -> Result<Vec<crate::DatabaseSize>, EngineError> {
+        let mut conn = self.conn.lock_for(1).await?;
+        let rows = sqlx::query(crate::capacity::PG_SIZES_SQL)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(query_err)?;
+        if rows.is_empty() {
+            return Err(EngineError::Query(
+                "PostgreSQL 未查询到任何数据库大小数据".into(),
+            ));
+        }
+        rows.iter()
+            .map(|r| {
+                let size: i64 = r.try_get("size_mb").map_err(query_err)?;
+                Ok(crate::DatabaseSize {
+                    name: r.try_get("database_name").map_err(query_err)?,
+                    size_mb: size,
+                    data_size_mb: Some(size),
+                    log_size_mb: None,
+                })
+            })
+            .collect()
+    }
+
     async fn close(&self) {
         self.conn.close().await;
     }

@@ -448,6 +448,25 @@ impl EngineAdapter for SqlServerAdapter {
         Ok(map_accounts(&c))
     }
 
+    async fn list_databases(&self) -> Result<Vec<crate::RemoteDatabase>, EngineError> {
+        let rows = self.rows(crate::capacity::SQLSERVER_DATABASES_SQL).await?;
+        Ok(crate::capacity::map_inventory("sqlserver", &rows))
+    }
+
+    async fn database_sizes(
+        &self,
+        _main_version: Option<&str>,
+    ) -> Result<Vec<crate::DatabaseSize>, EngineError> {
+        let rows = self.rows(crate::capacity::SQLSERVER_SIZES_SQL).await?;
+        let sizes = crate::capacity::map_sizes("sqlserver", &rows);
+        if sizes.is_empty() {
+            return Err(EngineError::Query(
+                "SQL Server 未查询到任何数据库大小数据".into(),
+            ));
+        }
+        Ok(sizes)
+    }
+
     async fn close(&self) {
         if let Some(c) = self.client.lock().await.take() {
             let _ = c.close().await;

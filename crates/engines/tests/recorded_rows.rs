@@ -274,3 +274,75 @@ fn oracle_change_between_snapshots() {
         "{message}"
     );
 }
+
+#[test]
+fn sqlserver_capacity_sql_and_rows() {
+    use wf_engines::capacity::{self, DatabaseSize, RemoteDatabase};
+    assert!(capacity::SQLSERVER_DATABASES_SQL.contains("database_id <= 4"));
+    assert!(capacity::SQLSERVER_SIZES_SQL.contains("type_desc = 'ROWS'"));
+    assert!(capacity::SQLSERVER_SIZES_SQL.contains("type_desc = 'LOG'"));
+    let inv = capacity::map_inventory(
+        "sqlserver",
+        &rows(json!([
+            {"name": "master", "is_system": 1},
+            {"name": "Sales", "is_system": 0},
+            {"name": "  ", "is_system": 0},
+            {"name": null, "is_system": 0}
+        ])),
+    );
+    assert_eq!(
+        inv,
+        vec![
+            RemoteDatabase {
+                name: "master".into(),
+                is_system: true
+            },
+            RemoteDatabase {
+                name: "Sales".into(),
+                is_system: false
+            }
+        ]
+    );
+    let sizes = capacity::map_sizes(
+        "sqlserver",
+        &rows(json!([
+            {"database_name": "Sales", "data_mb": 2048, "log_mb": 512},
+            {"database_name": "tempdb", "data_mb": 8, "log_mb": null}
+        ])),
+    );
+    assert_eq!(
+        sizes[0],
+        DatabaseSize {
+            name: "Sales".into(),
+            size_mb: 2048,
+            data_size_mb: Some(2048),
+            log_size_mb: Some(512)
+        }
+    );
+    assert_eq!(sizes[1].log_size_mb, None);
+}
+
+#[test]
+fn oracle_capacity_sql_and_rows() {
+    use wf_engines::capacity;
+    assert!(capacity::ORACLE_DATABASES_SQL.contains("dba_data_files"));
+    assert!(capacity::ORACLE_SIZES_SQL.contains("GROUP BY tablespace_name"));
+    let inv = capacity::map_inventory(
+        "oracle",
+        &rows(json!([{"TABLESPACE_NAME": "SYSTEM"}, {"TABLESPACE_NAME": "APP_DATA"}])),
+    );
+    assert_eq!(inv.len(), 2);
+    assert!(inv.iter().all(|d| !d.is_system));
+    // NUMBER columns arrive as numbers or as decimal text
+    let sizes = capacity::map_sizes(
+        "oracle",
+        &rows(json!([
+            {"DATABASE_NAME": "APP_DATA", "SIZE_MB": "1536"},
+            {"DATABASE_NAME": "USERS", "SIZE_MB": 5.0}
+        ])),
+    );
+    assert_eq!(
+        (sizes[0].size_mb, sizes[1].size_mb, sizes[1].log_size_mb),
+        (1536, 5, None)
+    );
+}
