@@ -84,6 +84,7 @@ pub struct JsonObject {
         routes::cache::stats, routes::cache::clear_user, routes::cache::clear_instance, routes::cache::clear_all,
         routes::cache::clear_classification, routes::cache::clear_classification_db_type,
         routes::cache::classification_stats,
+        routes::instances::sync_capacity, routes::capacity::aggregate_current,
     ),
     components(schemas(MessageEnvelope, ErrorEnvelope, JsonObject)),
     tags(
@@ -369,6 +370,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 98, "every route of the router is documented");
+        assert_eq!(operations, 100, "every route of the router is documented");
     }
 }

@@ -22,6 +22,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/instances/{instance_id}", get(detail).put(update))
         .route("/api/v1/instances/{instance_id}/delete", post(delete))
         .route("/api/v1/instances/{instance_id}/restore", post(restore))
+        .route(
+            "/api/v1/instances/{instance_id}/actions/sync-capacity",
+            post(sync_capacity),
+        )
 }
 
 fn list_query(q: &Params) -> ListQuery {
@@ -108,4 +112,27 @@ pub async fn restore(State(st): State<AppState>, ctx: Ctx, id: Ids, body: Payloa
         "实例未删除，无需恢复"
     };
     Ok(ok(message, &InstanceData { instance }))
+}
+
+/// `{result}` of a capacity sync.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CapacitySyncData {
+    pub result: wf_services::capacity::CapacitySyncResult,
+}
+
+/// `POST /instances/{instance_id}/actions/sync-capacity` — inventory, sizes, today's totals.
+#[utoipa::path(post, path = "/api/v1/instances/{instance_id}/actions/sync-capacity", tag = "instances",
+    operation_id = "instances_sync_capacity", params(("instance_id" = i64, Path)),
+    responses((status = 200, body = CapacitySyncData)))]
+pub async fn sync_capacity(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    id: Ids,
+    body: Payload,
+) -> ApiResult {
+    ctx.authorize_write(&st, Permission::InstanceSyncCapacity, Some(&body))
+        .await?;
+    let result = wf_services::capacity::sync_instance_capacity(&st.svc, id.one()).await?;
+    let message = format!("实例 {} 的容量同步任务已成功完成", result.instance_name);
+    Ok(ok(&message, &CapacitySyncData { result }))
 }

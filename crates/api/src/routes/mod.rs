@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod cache;
+pub mod capacity;
 pub mod classifications;
 pub mod common;
 pub mod connections;

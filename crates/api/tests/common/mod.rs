@@ -38,6 +38,43 @@ pub async fn pg_exec(sqls: &[String]) {
     pool.close().await;
 }
 
+/// Run statements in one database of this machine's PostgreSQL as `postgres`.
+pub async fn pg_exec_in(database: &str, sqls: &[String]) {
+    use sqlx::Executor;
+    let url = format!("postgres://postgres@127.0.0.1:5432/{database}");
+    let pool = sqlx::PgPool::connect(&url).await.expect("postgres");
+    for s in sqls {
+        pool.execute(sqlx::AssertSqlSafe(s.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+    pool.close().await;
+}
+
+/// One integer read from this machine's PostgreSQL (`postgres` database).
+pub async fn pg_i64(sql: &str) -> i64 {
+    let pool = sqlx::PgPool::connect(PG_ADMIN_URL).await.expect("postgres");
+    let v: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    pool.close().await;
+    v
+}
+
+/// One integer read from this machine's MariaDB as `root`.
+pub async fn my_i64(sql: &str) -> i64 {
+    let pool = sqlx::MySqlPool::connect(MYSQL_ADMIN_URL)
+        .await
+        .expect("mariadb");
+    let v: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    pool.close().await;
+    v
+}
+
 /// Run statements on this machine's MariaDB as `root` (test fixtures).
 pub async fn my_exec(sqls: &[String]) {
     use sqlx::Executor;

@@ -7,6 +7,7 @@ pub mod account_stats;
 pub mod account_sync;
 pub mod accounts;
 pub mod assignments;
+pub mod capacity;
 pub mod classifications;
 pub mod credentials;
 pub mod instances;

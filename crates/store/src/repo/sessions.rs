@@ -169,6 +169,46 @@ pub async fn finish_record(
         .map(|_| ())
 }
 
+/// Finish every unfinished record of a session at once (set-based runs such as an
+/// aggregation): `status`, `sync_details`, and `items_synced` from `items` by instance (0 for
+/// the others). Two statements whatever the number of instances.
+pub async fn finish_records_bulk(
+    db: &impl ConnectionTrait,
+    session_id: &str,
+    record_status: &str,
+    items: &std::collections::HashMap<i32, u64>,
+    details: Value,
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    rec::Entity::update_many()
+        .col_expr(rec::Column::Status, Expr::value(record_status))
+        .col_expr(rec::Column::StartedAt, Expr::value(Some(now)))
+        .col_expr(rec::Column::CompletedAt, Expr::value(Some(now)))
+        .col_expr(rec::Column::ItemsSynced, Expr::value(Some(0)))
+        .col_expr(rec::Column::SyncDetails, Expr::value(Some(details)))
+        .filter(rec::Column::SessionId.eq(session_id))
+        .filter(rec::Column::Status.is_in([status::PENDING, status::RUNNING]))
+        .exec(db)
+        .await?;
+    if items.is_empty() {
+        return Ok(());
+    }
+    let cases: String = items
+        .iter()
+        .map(|(i, n)| format!(" WHEN {i} THEN {n}"))
+        .collect();
+    rec::Entity::update_many()
+        .col_expr(
+            rec::Column::ItemsSynced,
+            Expr::cust(format!("CASE instance_id{cases} ELSE 0 END")),
+        )
+        .filter(rec::Column::SessionId.eq(session_id))
+        .filter(rec::Column::InstanceId.is_in(items.keys().copied().collect::<Vec<_>>()))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
 /// Update the counters of a running session (progress while it runs).
 pub async fn set_counters(
     db: &impl ConnectionTrait,
