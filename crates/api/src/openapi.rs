@@ -85,6 +85,9 @@ pub struct JsonObject {
         routes::cache::clear_classification, routes::cache::clear_classification_db_type,
         routes::cache::classification_stats,
         routes::instances::sync_capacity, routes::capacity::aggregate_current,
+        routes::capacity::instances, routes::capacity::instances_summary, routes::capacity::databases,
+        routes::capacity::databases_summary, routes::databases::ledgers, routes::databases::capacity_trend,
+        routes::instances::database_sizes, routes::files::database_ledger_export,
     ),
     components(schemas(MessageEnvelope, ErrorEnvelope, JsonObject)),
     tags(
@@ -370,6 +373,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 100, "every route of the router is documented");
+        assert_eq!(operations, 108, "every route of the router is documented");
     }
 }

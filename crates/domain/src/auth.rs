@@ -51,6 +51,8 @@ pub enum Permission {
     InstanceListView,
     InstanceSyncCapacity,
     SchedulerManage,
+    /// `database_ledger.view` (admin only).
+    DatabaseLedgerView,
 }
 
 impl Permission {
@@ -65,6 +67,7 @@ impl Permission {
             Permission::InstanceListView => "instance_management.instance_list.view",
             Permission::InstanceSyncCapacity => "instance_management.instance_list.sync_capacity",
             Permission::SchedulerManage => "scheduler.manage",
+            Permission::DatabaseLedgerView => "database_ledger.view",
         }
     }
 }

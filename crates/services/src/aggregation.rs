@@ -250,6 +250,7 @@ pub async fn aggregate_current(
         add_counts(&mut items, c);
     }
     close_session(svc, &session_id, active, Ok(&items), details, PUB).await?;
+    svc.changed(crate::context::Change::Instances).await;
     tracing::info!(
         instances = active,
         ms = started.elapsed().as_millis() as u64,
@@ -345,6 +346,7 @@ pub async fn aggregate_periods(
         return Err(e);
     }
     close_session(svc, &session_id, active, Ok(&items), base, PUB).await?;
+    svc.changed(crate::context::Change::Instances).await;
     let any = !items.is_empty();
     Ok(PeriodsResult {
         status: if any { "completed" } else { "skipped" }.into(),

@@ -110,6 +110,7 @@ pub async fn sync_instance_capacity(
     let result = collect_instance(svc, &inst)
         .await
         .map_err(|e| e.into_service(inst.id))?;
+    svc.changed(crate::context::Change::Instances).await;
     // best effort: today's daily aggregation of the instance
     if result.instance_stat_updated {
         let today = china_today(chrono::Utc::now());

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod aggregation;
 pub mod cache;
 pub mod capacity;
+pub mod capacity_reads;
 pub mod classification_cache;
 pub mod classification_rules;
 pub mod classifications;

@@ -21,12 +21,20 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/files/instance-export", get(instance_export))
         .route("/api/v1/files/account-export", get(account_export))
+        .route(
+            "/api/v1/files/database-ledger-export",
+            get(database_ledger_export),
+        )
         .route("/api/v1/files/template-download", get(template_download))
 }
 
 /// Neutralise spreadsheet formulas: a cell starting (after leading whitespace) with `=`, `+`,
-/// `-` or `@` gets a leading `'`.
+/// `-` or `@` gets a leading `'`. The bare `-` placeholder of missing values (database-ledger
+/// export) is not a formula and stays as is.
 pub fn guard_cell(v: &str) -> String {
+    if v == "-" {
+        return v.to_string();
+    }
     match v.trim_start().chars().next() {
         Some('=' | '+' | '-' | '@') => format!("'{v}"),
         _ => v.to_string(),
@@ -102,6 +110,21 @@ pub async fn account_export(State(st): State<AppState>, ctx: Ctx, q: Params) -> 
     ))
 }
 
+/// `GET /files/database-ledger-export` — the database ledger's rows (its filters and order).
+#[utoipa::path(get, path = "/api/v1/files/database-ledger-export", tag = "files", operation_id = "files_database_ledger_export",
+    responses((status = 200, description = "CSV file (UTF-8, CRLF)", body = String, content_type = "text/csv")))]
+pub async fn database_ledger_export(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult {
+    ctx.authorize(&st, Permission::DatabaseLedgerView).await?;
+    let f = super::databases::ledger_filter(&q);
+    let rows = wf_services::capacity_reads::ledger_export_rows(&st.svc, &f).await?;
+    let body = to_csv(&wf_services::capacity_reads::LEDGER_EXPORT_HEADER, &rows)
+        .map_err(|e| AppError::system("导出数据库台账失败").with_cause(e))?;
+    Ok(csv_download(
+        &format!("database_ledger_{}.csv", china_stamp()),
+        body,
+    ))
+}
+
 /// `GET /files/template-download` — the CSV import template.
 #[utoipa::path(get, path = "/api/v1/files/template-download", tag = "files", operation_id = "files_template_download",
     responses((status = 200, description = "CSV file (UTF-8, CRLF)", body = String, content_type = "text/csv")))]
@@ -122,6 +145,7 @@ mod tests {
         assert_eq!(guard_cell("=1+2"), "'=1+2");
         assert_eq!(guard_cell("  @x"), "'  @x");
         assert_eq!(guard_cell("-5"), "'-5");
+        assert_eq!(guard_cell("-"), "-");
         assert_eq!(guard_cell("a=b"), "a=b");
         let out =
             String::from_utf8(to_csv(&["a", "b"], &[vec!["+x".into(), "y,z".into()]]).unwrap())

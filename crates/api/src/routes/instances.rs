@@ -26,6 +26,10 @@ pub fn router() -> Router<AppState> {
             "/api/v1/instances/{instance_id}/actions/sync-capacity",
             post(sync_capacity),
         )
+        .route(
+            "/api/v1/instances/{instance_id}/databases/sizes",
+            get(database_sizes),
+        )
 }
 
 fn list_query(q: &Params) -> ListQuery {
@@ -135,4 +139,25 @@ pub async fn sync_capacity(
     let result = wf_services::capacity::sync_instance_capacity(&st.svc, id.one()).await?;
     let message = format!("实例 {} 的容量同步任务已成功完成", result.instance_name);
     Ok(ok(&message, &CapacitySyncData { result }))
+}
+
+/// `GET /instances/{instance_id}/databases/sizes` — history rows or the latest per database.
+#[utoipa::path(get, path = "/api/v1/instances/{instance_id}/databases/sizes", tag = "instances",
+    operation_id = "instances_database_sizes", params(("instance_id" = i64, Path)),
+    responses((status = 200, body = wf_services::capacity_reads::DatabaseSizes)))]
+pub async fn database_sizes(State(st): State<AppState>, ctx: Ctx, id: Ids, q: Params) -> ApiResult {
+    ctx.authorize(&st, Permission::View).await?;
+    let lenient = |k: &str| q.date(k).ok().flatten();
+    let query = wf_services::capacity_reads::SizesQuery {
+        start: lenient("start_date"),
+        end: lenient("end_date"),
+        name: q.trimmed("database_name"),
+        latest_only: q.literal_true("latest_only"),
+        include_inactive: q.literal_true("include_inactive"),
+        limit: q.int_or("limit", "limit 必须为整数")?.unwrap_or(100).max(0) as u64,
+        offset: q.int_or("offset", "offset 必须为整数")?.unwrap_or(0).max(0) as u64,
+    };
+    let data =
+        wf_services::capacity_reads::instance_database_sizes(&st.svc, id.one(), &query).await?;
+    Ok(ok("数据库大小数据获取成功", &data))
 }

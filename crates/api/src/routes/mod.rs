@@ -9,6 +9,7 @@ pub mod classifications;
 pub mod common;
 pub mod connections;
 pub mod credentials;
+pub mod databases;
 pub mod discovery;
 pub mod files;
 pub mod health;
@@ -95,6 +96,29 @@ impl Params {
     /// Boolean parameter (`true/1/on/yes`).
     pub fn bool(&self, k: &str) -> bool {
         crate::ctx::bool_param(self.get(k))
+    }
+    /// Only the literal `true` (case-insensitive) — `get_all`, `latest_only`.
+    pub fn literal_true(&self, k: &str) -> bool {
+        self.trimmed(k)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+    /// A `YYYY-MM-DD` date; absent/blank → `None`, unparsable → 400 `无法解析日期`.
+    pub fn date(&self, k: &str) -> Result<Option<chrono::NaiveDate>, wf_domain::AppError> {
+        self.trimmed(k)
+            .map(|v| {
+                chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+                    .map_err(|_| wf_domain::AppError::validation("无法解析日期"))
+            })
+            .transpose()
+    }
+    /// An optional integer; non-integer → 400 with `msg`.
+    pub fn int_or(&self, k: &str, msg: &str) -> Result<Option<i64>, wf_domain::AppError> {
+        self.trimmed(k)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| wf_domain::AppError::validation(msg))
+            })
+            .transpose()
     }
 }
 

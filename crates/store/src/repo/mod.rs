@@ -8,6 +8,7 @@ pub mod account_sync;
 pub mod accounts;
 pub mod assignments;
 pub mod capacity;
+pub mod capacity_reads;
 pub mod classifications;
 pub mod credentials;
 pub mod instances;
