@@ -124,9 +124,7 @@ async fn aggregation_values_and_read_models() {
         (Some(1), Some(3))
     );
     let s = app
-        .get(&format!(
-            "/api/v1/capacity/instances/summary?db_type=mysql&end_date=2026-11-17"
-        ))
+        .get("/api/v1/capacity/instances/summary?db_type=mysql&end_date=2026-11-17")
         .await
         .ok(200, "操作成功")["summary"]
         .clone();
