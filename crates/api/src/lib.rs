@@ -47,6 +47,7 @@ pub fn router(st: AppState) -> Router {
         .merge(routes::cache::router())
         .merge(routes::capacity::router())
         .merge(routes::databases::router())
+        .merge(routes::partition::router())
         .merge(routes::history::router())
         .merge(routes::classifications::router())
         .route_layer(axum::middleware::from_fn_with_state(

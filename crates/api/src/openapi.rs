@@ -88,6 +88,8 @@ pub struct JsonObject {
         routes::capacity::instances, routes::capacity::instances_summary, routes::capacity::databases,
         routes::capacity::databases_summary, routes::databases::ledgers, routes::databases::capacity_trend,
         routes::instances::database_sizes, routes::files::database_ledger_export,
+        routes::partition::info, routes::partition::status, routes::partition::list, routes::partition::create,
+        routes::partition::cleanup, routes::partition::statistics, routes::partition::core_metrics,
     ),
     components(schemas(MessageEnvelope, ErrorEnvelope, JsonObject)),
     tags(
@@ -373,6 +375,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 108, "every route of the router is documented");
+        assert_eq!(operations, 115, "every route of the router is documented");
     }
 }

@@ -24,6 +24,7 @@ pub mod fleet;
 pub mod instance_batch;
 pub mod instances;
 pub mod options;
+pub mod partitions;
 pub mod passwords;
 pub mod sessions;
 pub mod tags;

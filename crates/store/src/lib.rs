@@ -104,11 +104,11 @@ pub fn normalize_url(url: &str) -> String {
     url.to_string()
 }
 
-/// Apply pending migrations and, on PostgreSQL, make sure the current and next month's
-/// partitions exist (China time, `domain.md` §13.4 fix).
+/// Apply pending migrations and, on PostgreSQL, make sure the partitions of the current and
+/// the next two months exist (China time, `domain.md` §13.4 fix).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await?;
-    partitions::ensure_partitions(db, 1).await?;
+    partitions::ensure_partitions(db, 2).await?;
     Ok(())
 }
 

@@ -1,4 +1,6 @@
-//! Monthly partitions of the capacity tables on PostgreSQL (`domain.md` §6).
+//! Monthly partitions of the capacity tables (`domain.md` §6): real declarative partitions on
+//! PostgreSQL; on SQLite the same operations work on logical month buckets (the rows of a
+//! month), so the partition endpoints keep their contract on both stores.
 
 use chrono::{Datelike, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
@@ -13,22 +15,11 @@ pub const TABLES: [&str; 4] = [
 
 pub use wf_domain::capacity::month_start;
 
-/// Months whose partitions this process has made sure of (`YYYY-MM-01`); cleared when
-/// partitions are dropped.
-static ENSURED: std::sync::Mutex<Option<std::collections::HashSet<NaiveDate>>> =
-    std::sync::Mutex::new(None);
-
-/// Forget which months were ensured (after a cleanup dropped partitions).
-pub fn forget_ensured() {
-    if let Ok(mut g) = ENSURED.lock() {
-        *g = None;
-    }
-}
-
 /// Make sure the four tables have the partition of every month in `days` before rows of those
 /// dates are written, so no write ever meets a missing partition (`domain.md` §6.1, §13.4).
-/// Idempotent and cached per process; a no-op on SQLite. Two nodes racing on the same month
-/// are fine: a lost race is re-checked.
+/// Idempotent (`CREATE TABLE IF NOT EXISTS`, a catalogue look-up when the partition exists —
+/// not cached, so a partition dropped by a cleanup or by hand is recreated); a no-op on
+/// SQLite. Two nodes racing on the same month are fine: a lost race is re-checked.
 pub async fn ensure_months(
     db: &impl ConnectionTrait,
     days: impl IntoIterator<Item = NaiveDate>,
@@ -40,13 +31,6 @@ pub async fn ensure_months(
     months.sort();
     months.dedup();
     for m in months {
-        let known = ENSURED
-            .lock()
-            .map(|g| g.as_ref().is_some_and(|s| s.contains(&m)))
-            .unwrap_or(false);
-        if known {
-            continue;
-        }
         for table in TABLES {
             let sql = create_sql(table, m);
             if let Err(e) = db.execute_unprepared(&sql).await {
@@ -55,9 +39,6 @@ pub async fn ensure_months(
                     return Err(e);
                 }
             }
-        }
-        if let Ok(mut g) = ENSURED.lock() {
-            g.get_or_insert_with(Default::default).insert(m);
         }
     }
     Ok(())
@@ -122,4 +103,173 @@ mod tests {
             NaiveDate::from_ymd_opt(2025, 12, 1).unwrap()
         );
     }
+}
+
+/// The partition key column of a managed table.
+pub fn key_column(table: &str) -> &'static str {
+    match table {
+        "database_size_stats" | "instance_size_stats" => "collected_date",
+        _ => "period_start",
+    }
+}
+
+/// One partition (or, on SQLite, one month bucket) of a managed table.
+#[derive(Debug, Clone)]
+pub struct PartitionRow {
+    pub table: &'static str,
+    pub name: String,
+    /// First day of the month, when the name carries it.
+    pub month: Option<NaiveDate>,
+    pub size_bytes: i64,
+    pub record_count: i64,
+}
+
+/// `YYYY_MM` suffix of a partition name → the month's first day.
+pub fn month_of_name(table: &str, name: &str) -> Option<NaiveDate> {
+    let rest = name.strip_prefix(table)?.strip_prefix('_')?;
+    let (y, m) = rest.split_once('_')?;
+    if y.len() != 4 || m.len() != 2 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1)
+}
+
+/// Every partition of the four tables. PostgreSQL: children from `pg_inherits` in the current
+/// schema with `pg_total_relation_size` and the planner's row estimate (`reltuples`; an exact
+/// count only for never-analysed partitions) — no `count(*)` over every partition
+/// (`domain.md` §13.4 #34). SQLite: one bucket per month holding rows, plus the current and
+/// the next two China months (always writable there), sizes 0.
+pub async fn list(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<PartitionRow>, DbErr> {
+    let mut out = Vec::new();
+    if db.get_database_backend() == DbBackend::Postgres {
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT c.relname::text AS name, p.relname::text AS parent, pg_total_relation_size(c.oid) AS size_bytes, \
+                 c.reltuples::float8 AS estimate FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                 JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND p.relname IN ('database_size_stats', 'instance_size_stats', \
+                 'database_size_aggregations', 'instance_size_aggregations') ORDER BY c.relname",
+            ))
+            .await?;
+        for r in rows {
+            let parent: String = r.try_get("", "parent")?;
+            let Some(table) = TABLES.iter().find(|t| **t == parent) else {
+                continue;
+            };
+            let name: String = r.try_get("", "name")?;
+            let estimate: f64 = r.try_get("", "estimate")?;
+            let record_count = if estimate >= 0.0 {
+                estimate as i64
+            } else if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                let row = db
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        DbBackend::Postgres,
+                        format!("SELECT count(*) AS n FROM {name}"),
+                    ))
+                    .await?;
+                row.map(|r| r.try_get::<i64>("", "n"))
+                    .transpose()?
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            out.push(PartitionRow {
+                table,
+                month: month_of_name(table, &name),
+                name,
+                size_bytes: r.try_get("", "size_bytes")?,
+                record_count,
+            });
+        }
+        return Ok(out);
+    }
+    for table in TABLES {
+        let col = key_column(table);
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                format!("SELECT substr({col}, 1, 7) AS ym, COUNT(*) AS n FROM {table} GROUP BY ym"),
+            ))
+            .await?;
+        let mut months: std::collections::BTreeMap<NaiveDate, i64> =
+            (0..=2).map(|o| (month_start(today, o), 0)).collect();
+        for r in rows {
+            let ym: Option<String> = r.try_get("", "ym")?;
+            if let Some(m) =
+                ym.and_then(|ym| NaiveDate::parse_from_str(&format!("{ym}-01"), "%Y-%m-%d").ok())
+            {
+                months.insert(m, r.try_get("", "n")?);
+            }
+        }
+        for (m, n) in months {
+            out.push(PartitionRow {
+                table,
+                name: partition_name(table, m),
+                month: Some(m),
+                size_bytes: 0,
+                record_count: n,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// What creating one month did per table: `(table, partition name, created?)`.
+pub async fn create_month(
+    db: &impl ConnectionTrait,
+    month: NaiveDate,
+) -> Result<Vec<(&'static str, String, bool)>, DbErr> {
+    let m = month_start(month, 0);
+    let mut out = Vec::new();
+    for table in TABLES {
+        let name = partition_name(table, m);
+        if db.get_database_backend() != DbBackend::Postgres {
+            // a month bucket always exists on SQLite
+            out.push((table, name, false));
+            continue;
+        }
+        let existed = partition_exists(db, &name).await?;
+        if !existed {
+            db.execute_unprepared(&create_sql(table, m)).await?;
+        }
+        out.push((table, name, !existed));
+    }
+    Ok(out)
+}
+
+/// Drop every partition (SQLite: delete the rows) of a month before `cutoff`; returns the
+/// `(table, partition name)` dropped. Months at or after `cutoff` are never touched.
+pub async fn drop_before(
+    db: &impl ConnectionTrait,
+    cutoff: NaiveDate,
+    today: NaiveDate,
+) -> Result<Vec<(&'static str, String)>, DbErr> {
+    let cutoff = month_start(cutoff, 0);
+    let mut dropped = Vec::new();
+    for p in list(db, today).await? {
+        let Some(m) = p.month else { continue };
+        if m >= cutoff || p.record_count == 0 && db.get_database_backend() != DbBackend::Postgres {
+            continue;
+        }
+        if db.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared(&format!("DROP TABLE IF EXISTS {}", p.name))
+                .await?;
+        } else {
+            db.execute_raw(sea_orm::Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                format!(
+                    "DELETE FROM {} WHERE {} >= ?1 AND {} < ?2",
+                    p.table,
+                    key_column(p.table),
+                    key_column(p.table)
+                ),
+                [m.into(), month_start(m, 1).into()],
+            ))
+            .await?;
+        }
+        dropped.push((p.table, p.name));
+    }
+    Ok(dropped)
 }

@@ -16,6 +16,7 @@ pub mod health;
 pub mod history;
 pub mod instance_batch;
 pub mod instances;
+pub mod partition;
 pub mod tags;
 pub mod users;
 

@@ -385,3 +385,84 @@ async fn returning_counts(
     }
     Ok(out)
 }
+
+/// Rows per day of the capacity pipeline (`domain.md` §6.6): `stats` = `(day, instance stat
+/// rows, database stat rows)`, `aggregations` = `(period start, instance rows, database rows)`
+/// of one period type.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineCounts {
+    pub stats: Vec<(NaiveDate, i64, i64)>,
+    pub aggregations: Vec<(NaiveDate, i64, i64)>,
+}
+
+/// Count the pipeline's rows between `start` and `end` (inclusive China dates).
+pub async fn daily_counts(
+    db: &impl ConnectionTrait,
+    start: NaiveDate,
+    end: NaiveDate,
+    period_type: &str,
+) -> Result<PipelineCounts, DbErr> {
+    let b = db.get_database_backend();
+    let grouped = |table: &str, col: &str, typed: bool| {
+        format!(
+            "SELECT {col} AS d, COUNT(*) AS n FROM {table} WHERE {col} >= {p1} AND {col} <= {p2}{t} GROUP BY {col}",
+            p1 = param(b, 1),
+            p2 = param(b, 2),
+            t = if typed {
+                format!(" AND period_type = {}", param(b, 3))
+            } else {
+                String::new()
+            }
+        )
+    };
+    let run = |sql: String, typed: bool| async move {
+        let mut values: Vec<sea_orm::Value> = vec![start.into(), end.into()];
+        if typed {
+            values.push(period_type.into());
+        }
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(b, sql, values))
+            .await?;
+        rows.into_iter()
+            .map(|r| Ok((r.try_get::<NaiveDate>("", "d")?, r.try_get::<i64>("", "n")?)))
+            .collect::<Result<HashMap<NaiveDate, i64>, DbErr>>()
+    };
+    let merge = |a: HashMap<NaiveDate, i64>, b: HashMap<NaiveDate, i64>| {
+        let mut days: Vec<NaiveDate> = a.keys().chain(b.keys()).copied().collect();
+        days.sort();
+        days.dedup();
+        days.into_iter()
+            .map(|d| {
+                (
+                    d,
+                    a.get(&d).copied().unwrap_or(0),
+                    b.get(&d).copied().unwrap_or(0),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let is = run(
+        grouped("instance_size_stats", "collected_date", false),
+        false,
+    )
+    .await?;
+    let ds = run(
+        grouped("database_size_stats", "collected_date", false),
+        false,
+    )
+    .await?;
+    let ia = run(
+        grouped("instance_size_aggregations", "period_start", true),
+        true,
+    )
+    .await?;
+    let da = run(
+        grouped("database_size_aggregations", "period_start", true),
+        true,
+    )
+    .await?;
+    Ok(PipelineCounts {
+        stats: merge(is, ds),
+        aggregations: merge(ia, da),
+    })
+}
