@@ -209,6 +209,42 @@ async fn size_collection_on_real_servers() {
         .clone();
     assert!(a["instance_summary"].is_null() && a["database_summary"].is_object());
 
+    // the scheduled collection of every instance: a capacity session in the background
+    let sid = wf_services::capacity::start_collect_all(&app.state.svc, "scheduled_task", None)
+        .await
+        .unwrap();
+    let mut detail = serde_json::Value::Null;
+    for _ in 0..300 {
+        detail = app
+            .get(&format!("/api/v1/history/sessions/{sid}"))
+            .await
+            .ok(200, "获取同步会话详情成功")["session"]
+            .clone();
+        if detail["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(detail["sync_category"], "capacity");
+    assert_eq!(detail["status"], "completed_with_errors", "{detail}");
+    assert_eq!(
+        (
+            detail["successful_instances"].as_i64(),
+            detail["failed_instances"].as_i64()
+        ),
+        (Some(2), Some(1))
+    );
+    let recs = detail["instance_records"].as_array().unwrap();
+    let rec = |id: i64| recs.iter().find(|r| r["instance_id"] == id).unwrap();
+    assert_eq!(rec(my)["status"], "completed");
+    assert!(rec(my)["items_synced"].as_i64().unwrap() >= 1);
+    assert!(rec(my)["sync_details"]["total_size_mb"].as_i64().unwrap() >= 5);
+    assert_eq!(rec(closed)["status"], "failed");
+    assert_eq!(
+        rec(closed)["error_message"],
+        format!("无法连接到实例 closed-{u}")
+    );
+
     pg_exec(&[format!("DROP DATABASE {pg_db} WITH (FORCE)")]).await;
     my_exec(&[
         format!("DROP DATABASE `{my_db}`"),

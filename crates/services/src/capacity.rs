@@ -251,3 +251,81 @@ async fn collect_with(
         instance_name: inst.name.clone(),
     })
 }
+
+/// Lease name of an instance's capacity collection (never two collections of one instance).
+pub fn capacity_lease(instance_id: i32) -> String {
+    format!("capacity-sync:instance:{instance_id}")
+}
+
+/// The scheduled `collect_database_sizes` run (`domain.md` §5.1) and its "run now": a
+/// `capacity` session over every active, not deleted instance, in the background with the
+/// fleet's bounded parallelism, per-instance leases and cooperative cancel; each record
+/// carries the inventory counters and the collected totals. Returns the session id.
+pub async fn start_collect_all(
+    svc: &Services,
+    sync_type: &str,
+    created_by: Option<i32>,
+) -> ServiceResult<String> {
+    let job: crate::fleet::Job = std::sync::Arc::new(|svc, _session_id, inst| {
+        Box::pin(async move { collect_job(&svc, &inst).await })
+    });
+    crate::fleet::start_session(
+        svc,
+        "capacity",
+        sync_type,
+        created_by,
+        "容量同步任务触发失败",
+        job,
+    )
+    .await
+}
+
+async fn collect_job(svc: &Services, inst: &instance::Model) -> crate::fleet::JobResult {
+    use wf_store::repo::leases;
+    use wf_store::repo::sessions::{RecordOutcome, status};
+    let (name, holder) = (
+        capacity_lease(inst.id),
+        format!("{}:{}", svc.node_id, uuid::Uuid::new_v4()),
+    );
+    match leases::try_acquire(&svc.db, &name, &holder, crate::fleet::INSTANCE_LEASE_TTL).await {
+        Ok(true) => {}
+        Ok(false) => return crate::fleet::skipped_busy(),
+        Err(e) => return crate::fleet::failed(format!("数据库查询错误: {e}")),
+    }
+    let out = collect_instance(svc, inst).await;
+    if let Err(e) = leases::release(&svc.db, &name, &holder).await {
+        tracing::warn!(instance = inst.id, error = %e, "capacity lease release failed (it expires)");
+    }
+    match out {
+        Ok(r) => {
+            let inv = &r.inventory;
+            (
+                RecordOutcome {
+                    status: status::COMPLETED,
+                    items_synced: r.saved_count as i32,
+                    items_created: inv.created as i32,
+                    items_updated: (inv.refreshed + inv.reactivated) as i32,
+                    items_deleted: inv.deactivated as i32,
+                    error_message: None,
+                    sync_details: Some(json!({
+                        "total_size_mb": r.total_size_mb,
+                        "database_count": r.database_count,
+                        "saved_count": r.saved_count,
+                        "message": r.message,
+                        "inventory": {"created": inv.created, "refreshed": inv.refreshed,
+                            "reactivated": inv.reactivated, "deactivated": inv.deactivated,
+                            "active_count": inv.active_databases.len()},
+                    })),
+                },
+                true,
+            )
+        }
+        Err(e) => {
+            tracing::warn!(instance = %inst.name, error = %e, "capacity collection failed");
+            crate::fleet::failed(match e {
+                CollectError::Collect(detail) => format!("容量采集失败: {detail}"),
+                other => other.to_string(),
+            })
+        }
+    }
+}

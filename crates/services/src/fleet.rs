@@ -77,6 +77,17 @@ pub async fn sync_leased(
     outcome.map_err(LeasedError::Sync)
 }
 
+/// What one instance of a session produced: the record's outcome and whether it counts as a
+/// success.
+pub type JobResult = (RecordOutcome, bool);
+
+/// The work of one instance of a session (account sync, capacity collection, …).
+pub type Job = std::sync::Arc<
+    dyn Fn(Services, String, instance::Model) -> futures::future::BoxFuture<'static, JobResult>
+        + Send
+        + Sync,
+>;
+
 /// `POST /accounts/actions/sync-all`: create the session (one `pending` record per active,
 /// not deleted instance, by name) and run it in the background; returns its id at once.
 /// 400 `没有找到活跃的数据库实例` when no instance is active (`api-v1.md` §4.10).
@@ -85,11 +96,36 @@ pub async fn start_sync_all(
     sync_type: &str,
     created_by: Option<i32>,
 ) -> ServiceResult<String> {
-    const PUB: &str = "批量同步任务触发失败,请稍后重试";
-    if instance_repo::count_active(&svc.db).await.public(PUB)? == 0 {
+    let job: Job = std::sync::Arc::new(|svc, session_id, inst| {
+        Box::pin(async move { account_job(&svc, &session_id, &inst).await })
+    });
+    start_session(
+        svc,
+        "account",
+        sync_type,
+        created_by,
+        "批量同步任务触发失败,请稍后重试",
+        job,
+    )
+    .await
+}
+
+/// Start a background session of `category` over every active, not deleted instance: one
+/// `pending` record per instance, a session lease renewed while it runs, bounded parallelism,
+/// cancel checked before each instance, `job` per instance. 400 `没有找到活跃的数据库实例`
+/// when no instance is active.
+pub async fn start_session(
+    svc: &Services,
+    category: &str,
+    sync_type: &str,
+    created_by: Option<i32>,
+    public: &'static str,
+    job: Job,
+) -> ServiceResult<String> {
+    if instance_repo::count_active(&svc.db).await.public(public)? == 0 {
         return Err(ServiceError::validation("没有找到活跃的数据库实例"));
     }
-    let targets = instance_repo::sync_targets(&svc.db).await.public(PUB)?;
+    let targets = instance_repo::sync_targets(&svc.db).await.public(public)?;
     let session_id = uuid::Uuid::new_v4().to_string();
     let holder = format!("{}:{session_id}", svc.node_id);
     // the session lease exists before the session row, so no restarting node can take a
@@ -101,25 +137,25 @@ pub async fn start_sync_all(
         SESSION_LEASE_TTL,
     )
     .await
-    .public(PUB)?;
+    .public(public)?;
     let named: Vec<(i32, String)> = targets.iter().map(|i| (i.id, i.name.clone())).collect();
-    let txn = crate::begin(svc, PUB).await?;
+    let txn = crate::begin(svc, public).await?;
     repo::create(
         &txn,
         &NewSession {
             session_id: &session_id,
             sync_type,
-            sync_category: "account",
+            sync_category: category,
             created_by,
             instances: &named,
         },
     )
     .await
-    .public(PUB)?;
-    txn.commit().await.public(PUB)?;
+    .public(public)?;
+    txn.commit().await.public(public)?;
     let records = repo::records(&svc.db, &session_id, None)
         .await
-        .public(PUB)?;
+        .public(public)?;
     let mut by_id: std::collections::HashMap<i32, instance::Model> =
         targets.into_iter().map(|i| (i.id, i)).collect();
     let work: Vec<(i32, instance::Model)> = records
@@ -127,12 +163,18 @@ pub async fn start_sync_all(
         .filter_map(|r| by_id.remove(&r.instance_id).map(|i| (r.id, i)))
         .collect();
     let (runner, sid) = (svc.clone(), session_id.clone());
-    tokio::spawn(async move { run(runner, sid, holder, work).await });
+    tokio::spawn(async move { run(runner, sid, holder, work, job).await });
     Ok(session_id)
 }
 
 /// Run a session's records with bounded parallelism, then set its final status.
-async fn run(svc: Services, session_id: String, holder: String, work: Vec<(i32, instance::Model)>) {
+async fn run(
+    svc: Services,
+    session_id: String,
+    holder: String,
+    work: Vec<(i32, instance::Model)>,
+    job: Job,
+) {
     let started = std::time::Instant::now();
     let lease = session_lease(&session_id);
     let heartbeat = {
@@ -152,9 +194,9 @@ async fn run(svc: Services, session_id: String, holder: String, work: Vec<(i32, 
     let (ok, failed) = (AtomicI32::new(0), AtomicI32::new(0));
     futures::stream::iter(work)
         .for_each_concurrent(svc.sync_parallelism, |(record_id, inst)| {
-            let (svc, session_id, ok, failed) = (&svc, &session_id, &ok, &failed);
+            let (svc, session_id, ok, failed, job) = (&svc, &session_id, &ok, &failed, &job);
             async move {
-                match run_one(svc, session_id, record_id, &inst).await {
+                match run_one(svc, session_id, record_id, inst, job).await {
                     Some(true) => ok.fetch_add(1, Ordering::SeqCst),
                     Some(false) => failed.fetch_add(1, Ordering::SeqCst),
                     None => 0,
@@ -176,7 +218,7 @@ async fn run(svc: Services, session_id: String, holder: String, work: Vec<(i32, 
     match repo::finish(&svc.db, &session_id, final_status, o, f).await {
         Ok(true) => {
             tracing::info!(session = %session_id, status = final_status, ok = o, failed = f,
-            secs = started.elapsed().as_secs_f64(), "account sync session finished")
+            secs = started.elapsed().as_secs_f64(), "sync session finished")
         }
         Ok(false) => {
             tracing::info!(session = %session_id, ok = o, failed = f, "session ended earlier (cancelled or interrupted); status kept")
@@ -190,13 +232,14 @@ async fn run(svc: Services, session_id: String, holder: String, work: Vec<(i32, 
     }
 }
 
-/// One instance of a session: `Some(true)` synced, `Some(false)` failed or skipped, `None`
-/// not started because the session is no longer running (cancelled).
+/// One instance of a session: `Some(true)` done, `Some(false)` failed or skipped, `None` not
+/// started because the session is no longer running (cancelled).
 async fn run_one(
     svc: &Services,
     session_id: &str,
     record_id: i32,
-    inst: &instance::Model,
+    inst: instance::Model,
+    job: &Job,
 ) -> Option<bool> {
     let finish = |o: RecordOutcome| async move {
         if let Err(e) = repo::finish_record(&svc.db, record_id, o).await {
@@ -220,30 +263,45 @@ async fn run_one(
     if let Err(e) = repo::start_record(&svc.db, record_id).await {
         tracing::error!(record = record_id, error = %e, "sync record not started");
     }
-    let (outcome, ok) = match sync_leased(svc, inst, Some(session_id)).await {
-        Ok(o) => (completed(&o), true),
-        Err(LeasedError::Busy) => (
-            RecordOutcome {
-                status: status::SKIPPED,
-                error_message: Some(SKIPPED_BUSY.into()),
-                ..Default::default()
-            },
-            false,
-        ),
-        Err(LeasedError::Sync(e)) => {
-            tracing::warn!(instance = %inst.name, error = %e, "instance account sync failed");
-            (
-                RecordOutcome {
-                    status: status::FAILED,
-                    error_message: Some(e.to_string()),
-                    ..Default::default()
-                },
-                false,
-            )
-        }
-    };
+    let (outcome, ok) = job(svc.clone(), session_id.to_string(), inst).await;
     finish(outcome).await;
     Some(ok)
+}
+
+/// A record skipped because another run holds the instance.
+pub fn skipped_busy() -> JobResult {
+    (
+        RecordOutcome {
+            status: status::SKIPPED,
+            error_message: Some(SKIPPED_BUSY.into()),
+            ..Default::default()
+        },
+        false,
+    )
+}
+
+/// A failed record.
+pub fn failed(message: String) -> JobResult {
+    (
+        RecordOutcome {
+            status: status::FAILED,
+            error_message: Some(message),
+            ..Default::default()
+        },
+        false,
+    )
+}
+
+/// Account sync of one instance of a session, under its lease.
+async fn account_job(svc: &Services, session_id: &str, inst: &instance::Model) -> JobResult {
+    match sync_leased(svc, inst, Some(session_id)).await {
+        Ok(o) => (completed(&o), true),
+        Err(LeasedError::Busy) => skipped_busy(),
+        Err(LeasedError::Sync(e)) => {
+            tracing::warn!(instance = %inst.name, error = %e, "instance account sync failed");
+            failed(e.to_string())
+        }
+    }
 }
 
 /// The record of a synced instance (`domain.md` §2.9 counters).
