@@ -1,4 +1,4 @@
-//! The `whalefall` binary: `serve`, `migrate`, `create-admin`.
+//! The `whalefall` binary: `serve`, `migrate`, `create-admin`, `swagger`, `aggregate`.
 //!
 //! Configuration comes from the environment and an optional `.env` file (variable names of
 //! `domain.md` §10). Without `DATABASE_URL` the store is the SQLite file
@@ -43,6 +43,14 @@ enum Command {
     CreateAdmin {
         #[arg(long)]
         password: Option<String>,
+    },
+    /// Aggregate the last complete period of each given type for every active instance (the
+    /// scheduled aggregation, run by hand: a `manual_task` aggregation session); prints the
+    /// result and the elapsed seconds.
+    Aggregate {
+        /// Comma-separated period types.
+        #[arg(long, default_value = "daily,weekly,monthly,quarterly")]
+        periods: String,
     },
 }
 
@@ -155,6 +163,25 @@ async fn main() -> anyhow::Result<()> {
             bootstrap_admin(&db, &settings, password.as_deref()).await?;
         }
         Command::Swagger => unreachable!("handled before configuration"),
+        Command::Aggregate { periods } => {
+            wf_store::migrate(&db).await.context("migrating")?;
+            let kinds: Vec<wf_domain::capacity::PeriodType> = periods
+                .split(',')
+                .map(|p| {
+                    wf_domain::capacity::PeriodType::parse(p)
+                        .with_context(|| format!("unknown period type {p:?}"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let state = AppState::new(settings, db)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let started = std::time::Instant::now();
+            let r = wf_services::aggregation::aggregate_periods(&state.svc, &kinds, "manual_task", None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.into_app_error().message))?;
+            println!("{}", serde_json::to_string(&r)?);
+            println!("aggregation time: {:.3} s", started.elapsed().as_secs_f64());
+        }
         Command::Serve { bind } => {
             wf_store::migrate(&db).await.context("migrating")?;
             bootstrap_admin(&db, &settings, None).await?;
