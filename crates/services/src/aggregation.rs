@@ -193,6 +193,15 @@ async fn close_session(
     Ok(())
 }
 
+/// After a run that wrote many rows, refresh the planner statistics (best effort).
+async fn analyze_after(svc: &Services, items: &HashMap<i32, u64>) {
+    if items.values().sum::<u64>() > 1_000
+        && let Err(e) = repo::analyze_aggregations(&svc.db).await
+    {
+        tracing::warn!(error = %e, "ANALYZE after aggregation failed");
+    }
+}
+
 fn add_counts(into: &mut HashMap<i32, u64>, from: &HashMap<i32, u64>) {
     for (k, v) in from {
         *into.entry(*k).or_default() += v;
@@ -251,6 +260,7 @@ pub async fn aggregate_current(
     }
     close_session(svc, &session_id, active, Ok(&items), details, PUB).await?;
     svc.changed(crate::context::Change::Instances).await;
+    analyze_after(svc, &items).await;
     tracing::info!(
         instances = active,
         ms = started.elapsed().as_millis() as u64,
@@ -347,6 +357,7 @@ pub async fn aggregate_periods(
     }
     close_session(svc, &session_id, active, Ok(&items), base, PUB).await?;
     svc.changed(crate::context::Change::Instances).await;
+    analyze_after(svc, &items).await;
     let any = !items.is_empty();
     Ok(PeriodsResult {
         status: if any { "completed" } else { "skipped" }.into(),

@@ -176,9 +176,14 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(anyhow::Error::msg)?;
             let started = std::time::Instant::now();
-            let r = wf_services::aggregation::aggregate_periods(&state.svc, &kinds, "manual_task", None)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.into_app_error().message))?;
+            let r = wf_services::aggregation::aggregate_periods(
+                &state.svc,
+                &kinds,
+                "manual_task",
+                None,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.into_app_error().message))?;
             println!("{}", serde_json::to_string(&r)?);
             println!("aggregation time: {:.3} s", started.elapsed().as_secs_f64());
         }

@@ -466,3 +466,13 @@ pub async fn daily_counts(
         aggregations: merge(ia, da),
     })
 }
+
+/// Refresh the planner statistics of the aggregation tables after a large run (PostgreSQL
+/// only; fresh partitions have none and the list statements would be planned blind).
+pub async fn analyze_aggregations(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE instance_size_aggregations, database_size_aggregations")
+            .await?;
+    }
+    Ok(())
+}
