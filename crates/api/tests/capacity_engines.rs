@@ -232,7 +232,8 @@ async fn size_collection_on_real_servers() {
             detail["successful_instances"].as_i64(),
             detail["failed_instances"].as_i64()
         ),
-        (Some(2), Some(1))
+        (Some(2), Some(1)),
+        "{detail}"
     );
     let recs = detail["instance_records"].as_array().unwrap();
     let rec = |id: i64| recs.iter().find(|r| r["instance_id"] == id).unwrap();

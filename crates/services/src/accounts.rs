@@ -8,7 +8,7 @@
 //! stores the bare session id (the instance id is its own column).
 
 use chrono::Utc;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use wf_domain::{diff, snapshot};
@@ -117,7 +117,7 @@ pub async fn sync_instance(
     adapter.close().await;
     let remote = listed.map_err(|e| SyncError::Listing(e.to_string()))?;
     let started = std::time::Instant::now();
-    let txn = db.begin().await?;
+    let txn = wf_store::begin_write(db).await?;
     let mut outcome = apply(&txn, inst, remote, session_id).await?;
     txn.commit().await?;
     outcome.remote_queries = remote_queries;

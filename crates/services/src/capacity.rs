@@ -175,8 +175,7 @@ async fn collect_with(
     filtered.sort();
     filtered.dedup();
     let change: InventoryChange = {
-        use sea_orm::TransactionTrait;
-        let txn = svc.db.begin().await?;
+        let txn = wf_store::begin_write(&svc.db).await?;
         let c = repo::reconcile_inventory(&txn, inst.id, &seen, today).await?;
         txn.commit().await?;
         c
@@ -219,8 +218,7 @@ async fn collect_with(
         return Err(CollectError::Empty);
     }
     let stat_updated = {
-        use sea_orm::TransactionTrait;
-        let txn = svc.db.begin().await?;
+        let txn = wf_store::begin_write(&svc.db).await?;
         let updated = repo::save_sizes(&txn, inst.id, today, &rows).await?;
         txn.commit().await?;
         updated

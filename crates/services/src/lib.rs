@@ -41,6 +41,5 @@ pub(crate) async fn begin(
     public: &'static str,
 ) -> ServiceResult<sea_orm::DatabaseTransaction> {
     use crate::error::Public;
-    use sea_orm::TransactionTrait;
-    svc.db.begin().await.public(public)
+    wf_store::begin_write(&svc.db).await.public(public)
 }

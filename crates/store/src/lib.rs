@@ -112,6 +112,20 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// Begin a write transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred transaction that
+/// reads first and writes later cannot wait for a concurrent writer (SQLite answers
+/// `SQLITE_BUSY`/`SQLITE_BUSY_SNAPSHOT` at once instead of using the busy timeout), so parallel
+/// per-instance runs (fleet sync, capacity collection) would fail spuriously. On PostgreSQL a
+/// plain `BEGIN`.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 /// True when the store answers `SELECT 1` (health checks).
 pub async fn ping(db: &DatabaseConnection) -> bool {
     use sea_orm::ConnectionTrait;
