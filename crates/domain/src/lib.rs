@@ -15,6 +15,7 @@ pub mod password;
 pub mod snapshot;
 pub mod theme;
 pub mod time;
+pub mod trigger;
 pub mod version;
 
 pub use auth::{InstanceStatus, Permission, Role};
