@@ -48,6 +48,7 @@ pub fn router(st: AppState) -> Router {
         .merge(routes::capacity::router())
         .merge(routes::databases::router())
         .merge(routes::partition::router())
+        .merge(routes::scheduler::router())
         .merge(routes::history::router())
         .merge(routes::classifications::router())
         .route_layer(axum::middleware::from_fn_with_state(

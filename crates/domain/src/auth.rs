@@ -51,6 +51,8 @@ pub enum Permission {
     InstanceListView,
     InstanceSyncCapacity,
     SchedulerManage,
+    /// `scheduler.view` (admin only).
+    SchedulerView,
     /// `database_ledger.view` (admin only).
     DatabaseLedgerView,
 }
@@ -67,6 +69,7 @@ impl Permission {
             Permission::InstanceListView => "instance_management.instance_list.view",
             Permission::InstanceSyncCapacity => "instance_management.instance_list.sync_capacity",
             Permission::SchedulerManage => "scheduler.manage",
+            Permission::SchedulerView => "scheduler.view",
             Permission::DatabaseLedgerView => "database_ledger.view",
         }
     }

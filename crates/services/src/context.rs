@@ -49,6 +49,8 @@ pub struct Services {
     pub(crate) node_id: Arc<str>,
     /// How many instances a fleet sync works on at once.
     pub(crate) sync_parallelism: usize,
+    /// This node's scheduler state (enabled, leader, heartbeat).
+    pub(crate) scheduler: crate::scheduler::SharedState,
 }
 
 /// Default number of instances a fleet sync works on at once (`SYNC_PARALLELISM`).
@@ -73,6 +75,7 @@ impl Services {
             generation: Arc::new(AtomicU64::new(0)),
             node_id: uuid::Uuid::new_v4().simple().to_string().into(),
             sync_parallelism: DEFAULT_SYNC_PARALLELISM,
+            scheduler: Default::default(),
         }
     }
 
@@ -90,6 +93,11 @@ impl Services {
     /// The credential cipher (tests decrypt stored ciphertexts with it).
     pub fn cipher(&self) -> &CredentialCipher {
         &self.cipher
+    }
+
+    /// This node's scheduler state (health checks).
+    pub fn scheduler(&self) -> &crate::scheduler::SchedulerState {
+        &self.scheduler
     }
 
     /// The application cache.

@@ -26,6 +26,7 @@ pub mod instances;
 pub mod options;
 pub mod partitions;
 pub mod passwords;
+pub mod scheduler;
 pub mod sessions;
 pub mod tags;
 pub mod users;

@@ -191,6 +191,7 @@ async fn main() -> anyhow::Result<()> {
             wf_store::migrate(&db).await.context("migrating")?;
             bootstrap_admin(&db, &settings, None).await?;
             let bind = bind.unwrap_or_else(|| settings.bind.clone());
+            let scheduler_enabled = settings.enable_scheduler;
             let state = AppState::new(settings, db)
                 .await
                 .map_err(anyhow::Error::msg)?;
@@ -201,6 +202,9 @@ async fn main() -> anyhow::Result<()> {
                     "sync sessions left running by a stopped process marked interrupted"
                 ),
                 Err(e) => tracing::error!(error = %e, "interrupted-session recovery failed"),
+            }
+            if let Err(e) = wf_services::scheduler::start(&state.svc, scheduler_enabled).await {
+                tracing::error!(error = %e.into_app_error().message, "scheduler not started");
             }
             let app = wf_api::router(state);
             let listener = tokio::net::TcpListener::bind(&bind)

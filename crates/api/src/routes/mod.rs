@@ -17,6 +17,7 @@ pub mod history;
 pub mod instance_batch;
 pub mod instances;
 pub mod partition;
+pub mod scheduler;
 pub mod tags;
 pub mod users;
 
