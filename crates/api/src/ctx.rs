@@ -17,8 +17,29 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub String);
 
+/// The request's correlation id and (once loaded) its user id (`domain.md` §13.7 #48): set by
+/// the envelope middleware, read by error envelopes and the log centre's request span.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    /// Incoming `X-Request-Id` (1–128 of `[A-Za-z0-9._-]`) or a new 32-hex id.
+    pub id: String,
+    /// User id, 0 until the handler loaded the session user.
+    pub user: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl RequestMeta {
+    /// The user id once known.
+    pub fn user_id(&self) -> Option<i64> {
+        match self.user.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            n => Some(n),
+        }
+    }
+}
+
 /// Request context extractor.
 pub struct Ctx {
+    pub meta: RequestMeta,
     pub session: SessionHandle,
     pub headers: HeaderMap,
     pub method: Method,
@@ -33,6 +54,11 @@ impl FromRequestParts<AppState> for Ctx {
         _state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         Ok(Ctx {
+            meta: parts
+                .extensions
+                .get::<RequestMeta>()
+                .cloned()
+                .unwrap_or_default(),
             session: parts
                 .extensions
                 .get::<SessionHandle>()
@@ -56,7 +82,26 @@ impl Ctx {
         let Some(uid) = self.session.get().uid else {
             return Ok(None);
         };
-        Ok(session_user(&st.svc, uid).await?)
+        let user = session_user(&st.svc, uid).await?;
+        if let Some(u) = &user {
+            self.meta
+                .user
+                .store(i64::from(u.id), std::sync::atomic::Ordering::Relaxed);
+            tracing::Span::current().record("user_id", u.id);
+        }
+        Ok(user)
+    }
+
+    /// The `admin-role` check (`api-v1.md` §2.7, log export only): 401 unless logged in, 403
+    /// `ADMIN_PERMISSION_REQUIRED` `需要管理员权限` unless the role is literally `admin`.
+    pub async fn require_admin_role(&self, st: &AppState) -> Result<SessionUser, ApiError> {
+        let u = self.require_login(st).await?;
+        if u.role_name != "admin" {
+            return Err(AppError::authorization("需要管理员权限")
+                .code("ADMIN_PERMISSION_REQUIRED")
+                .into());
+        }
+        Ok(u)
     }
 
     /// 401 `AUTHENTICATION_REQUIRED` unless logged in.

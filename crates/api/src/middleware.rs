@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use wf_domain::AppError;
 use wf_domain::error::{MSG_METHOD_NOT_ALLOWED, MSG_NOT_FOUND, MSG_TOO_LARGE};
 
-use crate::ctx::ClientIp;
+use crate::ctx::{ClientIp, RequestMeta};
 use crate::error::ApiError;
 use crate::payload::Payload;
 use crate::session::{self, REMEMBER_COOKIE, RememberAction, SESSION_COOKIE, SessionHandle};
@@ -47,7 +47,25 @@ fn framework_message(status: u16) -> &'static str {
     }
 }
 
-/// Render every error as the JSON error envelope, adding the request context.
+/// The request id: a valid incoming `X-Request-Id` (1–128 characters of `[A-Za-z0-9._-]`),
+/// else a new 32-hex id.
+fn request_id(incoming: Option<&HeaderValue>) -> String {
+    incoming
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        })
+        .map(String::from)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// Render every error as the JSON error envelope, adding the request context (request id,
+/// user id); every response carries `X-Request-Id`, and the request runs inside a `request`
+/// span holding both (the log centre reads them from it).
 pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
@@ -65,11 +83,25 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
         st.settings.proxy_fix_x_for,
     );
     req.extensions_mut().insert(ClientIp(ip.clone()));
+    let meta = RequestMeta {
+        id: request_id(req.headers().get("x-request-id")),
+        user: Default::default(),
+    };
+    req.extensions_mut().insert(meta.clone());
     // cheap handles only; the context strings are built when an error is rendered
     let host = req.headers().get(header::HOST).cloned();
     let ua = req.headers().get(header::USER_AGENT).cloned();
     let (uri, method) = (req.uri().clone(), req.method().clone());
-    let resp = next.run(req).await;
+    let span = tracing::info_span!("request", request_id = %meta.id, user_id = tracing::field::Empty,
+        method = %method, path = %uri.path());
+    let mut resp = {
+        use tracing::Instrument;
+        next.run(req).instrument(span.clone()).await
+    };
+    if let Ok(v) = HeaderValue::from_str(&meta.id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    let _entered = span.enter();
     let status = resp.status().as_u16();
     let err = match resp.extensions().get::<AppError>() {
         Some(e) => e.clone(),
@@ -110,6 +142,7 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
             "request failed"
         );
     }
+    let request = meta;
     let mut meta = Map::new();
     meta.insert("ip_address".into(), json!(ip));
     if let Some(ua) = ua {
@@ -126,7 +159,7 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
         "timestamp": wf_domain::time::envelope_now(),
         "recoverable": err.severity.recoverable(),
         "suggestions": err.category.suggestions(),
-        "context": {"request_id": null, "user_id": null, "url": url, "method": method.as_str(), "meta": Value::Object(meta)},
+        "context": {"request_id": request.id, "user_id": request.user_id(), "url": url, "method": method.as_str(), "meta": Value::Object(meta)},
     });
     if let Some(extra) = &err.extra {
         body["extra"] = (**extra).clone();

@@ -92,6 +92,8 @@ pub struct JsonObject {
         routes::partition::cleanup, routes::partition::statistics, routes::partition::core_metrics,
         routes::scheduler::list, routes::scheduler::detail, routes::scheduler::update, routes::scheduler::pause,
         routes::scheduler::resume, routes::scheduler::run, routes::scheduler::reload,
+        routes::history_logs::list, routes::history_logs::search, routes::history_logs::statistics,
+        routes::history_logs::modules, routes::history_logs::detail, routes::files::log_export,
     ),
     components(schemas(MessageEnvelope, ErrorEnvelope, JsonObject)),
     tags(
@@ -378,6 +380,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 122, "every route of the router is documented");
+        assert_eq!(operations, 128, "every route of the router is documented");
     }
 }

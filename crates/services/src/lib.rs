@@ -23,6 +23,8 @@ pub mod error;
 pub mod fleet;
 pub mod instance_batch;
 pub mod instances;
+pub mod logcentre;
+pub mod logs;
 pub mod options;
 pub mod partitions;
 pub mod passwords;

@@ -61,10 +61,20 @@ fn init_tracing(level: &str) {
         "DEBUG" => "debug",
         _ => "info",
     };
+    use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn,sea_orm=warn"))
     });
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // the console follows LOG_LEVEL; the log centre keeps INFO+ of the application's own
+    // targets (never DEBUG, never the libraries' chatter)
+    let app_only = tracing_subscriber::filter::filter_fn(|m| {
+        *m.level() <= tracing::Level::INFO
+            && (m.target().starts_with("wf_") || m.target().starts_with("whalefall"))
+    });
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_filter(filter))
+        .with(wf_services::logcentre::UnifiedLogLayer.with_filter(app_only))
+        .init();
 }
 
 async fn bootstrap_admin(
@@ -189,6 +199,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve { bind } => {
             wf_store::migrate(&db).await.context("migrating")?;
+            wf_services::logcentre::install(db.clone());
             bootstrap_admin(&db, &settings, None).await?;
             let bind = bind.unwrap_or_else(|| settings.bind.clone());
             let scheduler_enabled = settings.enable_scheduler;

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/files/database-ledger-export",
             get(database_ledger_export),
         )
+        .route("/api/v1/files/log-export", get(log_export))
         .route("/api/v1/files/template-download", get(template_download))
 }
 
@@ -123,6 +124,73 @@ pub async fn database_ledger_export(State(st): State<AppState>, ctx: Ctx, q: Par
         &format!("database_ledger_{}.csv", china_stamp()),
         body,
     ))
+}
+
+/// `GET /files/log-export` — newest first, JSON (default) or CSV; admin role only.
+#[utoipa::path(get, path = "/api/v1/files/log-export", tag = "files", operation_id = "files_log_export",
+    responses((status = 200, description = "JSON or CSV file", body = String, content_type = "text/csv")))]
+pub async fn log_export(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiResult {
+    ctx.require_admin_role(&st).await?;
+    let format = q
+        .trimmed("format")
+        .unwrap_or_else(|| "json".into())
+        .to_lowercase();
+    if format != "json" && format != "csv" {
+        return Err(AppError::validation("不支持的导出格式").into());
+    }
+    let when = |k: &str, msg: &str| -> Result<_, AppError> {
+        match q.trimmed(k) {
+            None => Ok(None),
+            Some(v) => super::history_logs::instant(Some(v))
+                .map(Some)
+                .ok_or_else(|| AppError::validation(msg)),
+        }
+    };
+    let f = wf_store::repo::logs::LogFilter {
+        start: when("start_time", "start_time 格式无效")?,
+        end: when("end_time", "end_time 格式无效")?,
+        level: q
+            .trimmed("level")
+            .map(|l| wf_services::logs::parse_level(&l))
+            .transpose()?,
+        module: q.trimmed("module"),
+        search: None,
+    };
+    let limit = match q.trimmed("limit") {
+        None => 1000,
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| AppError::validation("limit 参数无效"))?
+            .min(100_000) as u64,
+    };
+    let rows = wf_services::logs::export_rows(&st.svc, &f, limit).await?;
+    if format == "csv" {
+        let body = to_csv(
+            &wf_services::logs::CSV_HEADER,
+            &wf_services::logs::export_csv_rows(&rows),
+        )
+        .map_err(|e| AppError::system("导出日志失败").with_cause(e))?;
+        return Ok(csv_download("logs_export.csv", body));
+    }
+    let doc = wf_services::logs::export_json(&rows, chrono::Utc::now());
+    let body = serde_json::to_vec_pretty(&doc)
+        .map_err(|e| AppError::system("导出日志失败").with_cause(e))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/json; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=logs_export.json".to_string(),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /files/template-download` — the CSV import template.

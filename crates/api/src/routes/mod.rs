@@ -14,6 +14,7 @@ pub mod discovery;
 pub mod files;
 pub mod health;
 pub mod history;
+pub mod history_logs;
 pub mod instance_batch;
 pub mod instances;
 pub mod partition;

@@ -141,7 +141,14 @@ impl Resp {
             assert!(b.get(k).is_some(), "missing {k} in {b}");
         }
         assert!(b["context"]["url"].as_str().unwrap().starts_with("http://"));
-        assert_eq!(b["context"]["request_id"], Value::Null);
+        // request correlation: the envelope's id is the response's X-Request-Id
+        let rid = b["context"]["request_id"].as_str().expect("request_id");
+        assert_eq!(
+            self.headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok()),
+            Some(rid)
+        );
         b
     }
 }
