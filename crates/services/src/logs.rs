@@ -106,7 +106,7 @@ pub async fn detail(svc: &Services, id: Option<i32>) -> ServiceResult<LogItem> {
 
 /// `GET /history/logs/modules`.
 pub async fn modules(svc: &Services) -> ServiceResult<Vec<String>> {
-    Ok(repo::modules(&svc.db).await.public("获取日志模块失败")?)
+    repo::modules(&svc.db).await.public("获取日志模块失败")
 }
 
 /// `{module, count}`.
