@@ -51,6 +51,7 @@ pub fn router(st: AppState) -> Router {
         .merge(routes::scheduler::router())
         .merge(routes::history::router())
         .merge(routes::history_logs::router())
+        .merge(routes::dashboard::router())
         .merge(routes::classifications::router())
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),

@@ -94,6 +94,8 @@ pub struct JsonObject {
         routes::scheduler::resume, routes::scheduler::run, routes::scheduler::reload,
         routes::history_logs::list, routes::history_logs::search, routes::history_logs::statistics,
         routes::history_logs::modules, routes::history_logs::detail, routes::files::log_export,
+        routes::dashboard::overview, routes::dashboard::charts, routes::dashboard::activities,
+        routes::dashboard::status,
     ),
     components(schemas(MessageEnvelope, ErrorEnvelope, JsonObject)),
     tags(
@@ -380,6 +382,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 128, "every route of the router is documented");
+        assert_eq!(operations, 132, "every route of the router is documented");
     }
 }

@@ -51,6 +51,8 @@ pub struct Services {
     pub(crate) sync_parallelism: usize,
     /// This node's scheduler state (enabled, leader, heartbeat).
     pub(crate) scheduler: crate::scheduler::SharedState,
+    /// Dashboard results with the time they were computed (`dashboard` module lifetimes).
+    pub(crate) dashboard: moka::future::Cache<String, (std::time::Instant, serde_json::Value)>,
 }
 
 /// Default number of instances a fleet sync works on at once (`SYNC_PARALLELISM`).
@@ -76,6 +78,10 @@ impl Services {
             node_id: uuid::Uuid::new_v4().simple().to_string().into(),
             sync_parallelism: DEFAULT_SYNC_PARALLELISM,
             scheduler: Default::default(),
+            dashboard: moka::future::Cache::builder()
+                .max_capacity(64)
+                .time_to_live(Duration::from_secs(300))
+                .build(),
         }
     }
 

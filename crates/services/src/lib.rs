@@ -19,6 +19,7 @@ pub mod connection;
 pub mod context;
 pub mod credentials;
 pub mod crypto;
+pub mod dashboard;
 pub mod error;
 pub mod fleet;
 pub mod instance_batch;

@@ -618,3 +618,44 @@ pub async fn reload(svc: &Services) -> ServiceResult<ReloadResult> {
 
 /// Shared per-node scheduler state (held by [`Services`]).
 pub type SharedState = Arc<SchedulerState>;
+
+/// Scheduler health (`/health/detailed` component): whether some node holds a live leader
+/// lease, whether this node leads, and this node's last heartbeat.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SchedulerHealth {
+    /// True when the scheduler is disabled here or a leader is alive.
+    pub healthy: bool,
+    /// `leader`, `follower`, `no_leader`, `disabled`.
+    pub status: String,
+    pub enabled: bool,
+    pub is_leader: bool,
+    /// UTC ISO-8601 of this node's last leader heartbeat.
+    pub last_heartbeat: Option<String>,
+}
+
+/// Read the scheduler's health.
+pub async fn health(svc: &Services) -> SchedulerHealth {
+    let enabled = svc.scheduler.enabled();
+    let leader_alive = leases::live(&svc.db, &[LEADER_LEASE.to_string()], Utc::now())
+        .await
+        .map(|l| !l.is_empty())
+        .unwrap_or(false);
+    let is_leader = svc.scheduler.is_leader() && leader_alive;
+    let status = match (enabled, is_leader, leader_alive) {
+        (false, _, _) => "disabled",
+        (true, true, _) => "leader",
+        (true, false, true) => "follower",
+        (true, false, false) => "no_leader",
+    };
+    SchedulerHealth {
+        healthy: !enabled || leader_alive,
+        status: status.into(),
+        enabled,
+        is_leader,
+        last_heartbeat: svc
+            .scheduler
+            .last_heartbeat()
+            .as_ref()
+            .map(wf_domain::time::iso),
+    }
+}

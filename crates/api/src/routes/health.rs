@@ -82,6 +82,8 @@ pub struct Components {
     pub database: Component,
     pub cache: Component,
     pub system: Component,
+    /// Leader and heartbeat of the scheduler (issue 11).
+    pub scheduler: wf_services::scheduler::SchedulerHealth,
 }
 
 /// Detailed health.
@@ -151,8 +153,9 @@ pub async fn health(State(st): State<AppState>) -> Response {
     responses((status = 200, body = DetailedHealth)))]
 pub async fn detailed(State(st): State<AppState>) -> Response {
     let (db, cache) = probe(&st).await;
+    let scheduler = wf_services::scheduler::health(&st.svc).await;
     let data = DetailedHealth {
-        status: overall(db, cache),
+        status: overall(db, cache && scheduler.healthy),
         timestamp: china_now(),
         version: "1.0.7",
         components: Components {
@@ -168,6 +171,7 @@ pub async fn detailed(State(st): State<AppState>) -> Response {
                 healthy: true,
                 status: "ok",
             },
+            scheduler,
         },
     };
     ok("操作成功", &data)

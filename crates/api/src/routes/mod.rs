@@ -9,6 +9,7 @@ pub mod classifications;
 pub mod common;
 pub mod connections;
 pub mod credentials;
+pub mod dashboard;
 pub mod databases;
 pub mod discovery;
 pub mod files;

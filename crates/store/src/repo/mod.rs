@@ -11,6 +11,7 @@ pub mod capacity;
 pub mod capacity_reads;
 pub mod classifications;
 pub mod credentials;
+pub mod dashboard;
 pub mod instances;
 pub mod leases;
 pub mod logs;
