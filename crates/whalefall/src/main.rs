@@ -214,6 +214,25 @@ async fn main() -> anyhow::Result<()> {
                 ),
                 Err(e) => tracing::error!(error = %e, "interrupted-session recovery failed"),
             }
+            // benchmark knob (bench/logs.sh): emit this many INFO events per second
+            if let Some(rate) = std::env::var("WHALEFALL_LOG_LOAD_PER_SEC")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|r| *r > 0)
+            {
+                tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(std::time::Duration::from_millis(10));
+                    let per_tick = rate.div_ceil(100);
+                    let mut n: u64 = 0;
+                    loop {
+                        tick.tick().await;
+                        for _ in 0..per_tick {
+                            n += 1;
+                            tracing::info!(module = "log_load", seq = n, password = "never-stored", "synthetic log event");
+                        }
+                    }
+                });
+            }
             if let Err(e) = wf_services::scheduler::start(&state.svc, scheduler_enabled).await {
                 tracing::error!(error = %e.into_app_error().message, "scheduler not started");
             }
