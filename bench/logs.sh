@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 start() {  # start [extra env…]
-  (cd "$WORK" && env DATABASE_URL=$URL DEFAULT_ADMIN_PASSWORD=Admin12345 LOG_LEVEL=WARNING ENABLE_SCHEDULER=false "$@" \
+  (cd "$WORK" && exec env DATABASE_URL=$URL DEFAULT_ADMIN_PASSWORD=Admin12345 LOG_LEVEL=WARNING ENABLE_SCHEDULER=false "$@" \
     "$BIN" serve --bind 127.0.0.1:$PORT > server.log 2>&1) &
   PID=$!
   for _ in $(seq 1 100); do curl -sf $B/health/ping >/dev/null && break; sleep 0.2; done
@@ -66,10 +66,10 @@ echo "seeded in $(echo "$(date +%s.%N) - $T0" | bc) s"
 start
 curl -s -H "Cookie: $COOKIE" "$B/history/logs/list" | jq -r '"24 h: total \(.data.total)"'
 curl -s -H "Cookie: $COOKIE" "$B/history/logs/list?hours=2160" | jq -r '"90 days: total \(.data.total)"'
-curl -s -H "Cookie: $COOKIE" "$B/history/logs/list?hours=2160&search=sc-0012" | jq -r '"search sc-0012: total \(.data.total)"'
+curl -s -H "Cookie: $COOKIE" "$B/history/logs/list?hours=2160&search=sc-0050" | jq -r '"search sc-0012: total \(.data.total)"'
 measure "GET /history/logs/list (24 h), 16 connections, ${DURATION}s" "$B/history/logs/list"
 measure "GET /history/logs/list?hours=2160 (90 days)" "$B/history/logs/list?hours=2160"
-measure "GET /history/logs/list?hours=2160&search=sc-0012" "$B/history/logs/list?hours=2160&search=sc-0012"
+measure "GET /history/logs/list?hours=2160&search=sc-0050" "$B/history/logs/list?hours=2160&search=sc-0050"
 measure "GET /instances, no log load" "$B/instances"
 echo "server peak RSS: $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$PID/status)"
 stop

@@ -228,7 +228,12 @@ async fn main() -> anyhow::Result<()> {
                         tick.tick().await;
                         for _ in 0..per_tick {
                             n += 1;
-                            tracing::info!(module = "log_load", seq = n, password = "never-stored", "synthetic log event");
+                            tracing::info!(
+                                module = "log_load",
+                                seq = n,
+                                password = "never-stored",
+                                "synthetic log event"
+                            );
                         }
                     }
                 });

@@ -155,6 +155,7 @@ pub async fn log_export(State(st): State<AppState>, ctx: Ctx, q: Params) -> ApiR
             .transpose()?,
         module: q.trimmed("module"),
         search: None,
+        window_hours: None,
     };
     let limit = match q.trimmed("limit") {
         None => 1000,

@@ -52,6 +52,7 @@ fn filter(q: &Params) -> Result<LogFilter, AppError> {
         instant(q.trimmed("start_time")),
         instant(q.trimmed("end_time")),
     );
+    let mut window_hours = None;
     let start = if start.is_none() && end.is_none() {
         let hours = match q.trimmed("hours") {
             None => 24,
@@ -65,6 +66,7 @@ fn filter(q: &Params) -> Result<LogFilter, AppError> {
                 h.min(2160)
             }
         };
+        window_hours = Some(hours);
         Some(Utc::now() - Duration::hours(hours))
     } else {
         start
@@ -75,6 +77,7 @@ fn filter(q: &Params) -> Result<LogFilter, AppError> {
         level,
         module: q.trimmed("module"),
         search: q.trimmed("search"),
+        window_hours,
     })
 }
 

@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0004PermissionCatalogue),
             Box::new(M0005AssignmentWrites),
             Box::new(M0006AggregationOrder),
+            Box::new(M0007LogSearch),
         ]
     }
 }
@@ -368,6 +369,43 @@ impl MigrationTrait for M0006AggregationOrder {
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
         Err(DbErr::Migration("m0006 cannot be rolled back".into()))
+    }
+}
+
+/// Issue 11: substring search over the log centre (`message` or the context's JSON text) on
+/// PostgreSQL goes through trigram GIN indexes (`pg_trgm`, a trusted extension); without
+/// the extension (no privilege) the indexes are skipped and search scans. SQLite: nothing.
+pub struct M0007LogSearch;
+
+impl MigrationName for M0007LogSearch {
+    fn name(&self) -> &str {
+        "m0007_log_search"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0007LogSearch {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "DO $$ BEGIN \
+                   CREATE EXTENSION IF NOT EXISTS pg_trgm; \
+                   CREATE INDEX IF NOT EXISTS ix_unified_logs_message_trgm ON unified_logs USING gin (message gin_trgm_ops); \
+                   CREATE INDEX IF NOT EXISTS ix_unified_logs_context_trgm ON unified_logs USING gin ((CAST(context AS TEXT)) gin_trgm_ops); \
+                 EXCEPTION WHEN insufficient_privilege OR undefined_file THEN \
+                   RAISE NOTICE 'pg_trgm unavailable: log search without trigram indexes'; \
+                 END $$",
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Err(DbErr::Migration("m0007 cannot be rolled back".into()))
     }
 }
 

@@ -70,6 +70,9 @@ pub struct LogFilter {
     pub module: Option<String>,
     /// Substring of the message or of the context's JSON text.
     pub search: Option<String>,
+    /// When the window is "the last N hours": N. The cached total of such a filter is keyed
+    /// by N instead of the moving start instant (a total at most a couple of seconds old).
+    pub window_hours: Option<i64>,
 }
 
 /// Sort keys of the log list.
@@ -122,11 +125,18 @@ fn condition(backend: sea_orm::DbBackend, f: &LogFilter) -> sea_orm::Condition {
 /// The count statement text of a filter (key of its cached total).
 pub fn count_key(db: &impl ConnectionTrait, f: &LogFilter) -> String {
     use sea_orm::QueryTrait;
+    let keyed = match f.window_hours {
+        Some(_) => LogFilter {
+            start: None,
+            ..f.clone()
+        },
+        None => f.clone(),
+    };
     let q = unified_log::Entity::find()
-        .filter(condition(db.get_database_backend(), f))
+        .filter(condition(db.get_database_backend(), &keyed))
         .into_query();
     let s = db.get_database_backend().build(&q);
-    format!("logs:{}:{:?}", s.sql, s.values)
+    format!("logs:{:?}:{}:{:?}", f.window_hours, s.sql, s.values)
 }
 
 /// Entries matching `f`.
