@@ -18,7 +18,7 @@ use tracing_subscriber::registry::LookupSpan;
 /// Queue capacity (entries); beyond it entries are dropped, not waited for.
 pub const QUEUE_SIZE: usize = 20_000;
 /// Rows per insert.
-pub const BATCH_SIZE: usize = 500;
+pub const BATCH_SIZE: usize = 1_000;
 /// Longest time an entry waits in the writer's buffer.
 pub const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 

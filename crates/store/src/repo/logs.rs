@@ -37,11 +37,11 @@ pub struct NewLog {
     pub context: serde_json::Value,
 }
 
-/// Insert entries in multi-row statements of up to 500.
+/// Insert entries in multi-row statements of up to 1,000.
 pub async fn insert_batch(db: &impl ConnectionTrait, entries: Vec<NewLog>) -> Result<(), DbErr> {
     use sea_orm::Set;
     let now = Utc::now();
-    for chunk in entries.chunks(500) {
+    for chunk in entries.chunks(1_000) {
         let models = chunk.iter().map(|e| unified_log::ActiveModel {
             timestamp: Set(e.timestamp),
             level: Set(e.level.to_string()),
@@ -57,6 +57,22 @@ pub async fn insert_batch(db: &impl ConnectionTrait, entries: Vec<NewLog>) -> Re
             .await?;
     }
     Ok(())
+}
+
+/// A read transaction; with `custom_plans` on PostgreSQL its statements are planned for their
+/// parameter values (`SET LOCAL plan_cache_mode = force_custom_plan`) — the pool's connections
+/// otherwise use generic plans, which cannot pick trigram indexes for a `LIKE` pattern.
+pub async fn read_txn(
+    db: &sea_orm::DatabaseConnection,
+    custom_plans: bool,
+) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    if custom_plans && db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+            .await?;
+    }
+    Ok(txn)
 }
 
 /// Filters of the log list, search and export.
