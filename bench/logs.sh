@@ -6,7 +6,7 @@
 # and the cost of logging: GET /instances with the server emitting 0 vs 10,000 INFO events/s
 # (WHALEFALL_LOG_LOAD_PER_SEC) through the log centre's queue and batched writer.
 # Servers are stopped by their pid; the store is dropped (KEEP_DB=1 keeps it).
-# Usage: bench/logs.sh [seconds]
+# Usage: bench/logs.sh [seconds]   (ONLY_LOAD=1: only the logging-cost part, no seeding)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
@@ -47,6 +47,7 @@ measure() {  # measure label url
 "${PGQ[@]}" -c "CREATE DATABASE $DB"
 start
 stop
+if [ -z "${ONLY_LOAD:-}" ]; then
 echo "== seeding 1,000,000 log rows over 90 days"
 T0=$(date +%s.%N)
 "${PGQ[@]}" -d $DB <<'SQL'
@@ -70,6 +71,9 @@ curl -s -H "Cookie: $COOKIE" "$B/history/logs/list?hours=2160&search=sc-0050" | 
 measure "GET /history/logs/list (24 h), 16 connections, ${DURATION}s" "$B/history/logs/list"
 measure "GET /history/logs/list?hours=2160 (90 days)" "$B/history/logs/list?hours=2160"
 measure "GET /history/logs/list?hours=2160&search=sc-0050" "$B/history/logs/list?hours=2160&search=sc-0050"
+stop
+fi
+start
 measure "GET /instances, no log load" "$B/instances"
 echo "server peak RSS: $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$PID/status)"
 stop

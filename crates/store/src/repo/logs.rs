@@ -37,11 +37,36 @@ pub struct NewLog {
     pub context: serde_json::Value,
 }
 
-/// Insert entries in multi-row statements of up to 1,000.
+/// Insert entries, up to 1,000 per statement. On PostgreSQL a batch is **one** JSON
+/// parameter expanded by `jsonb_to_recordset` (7,000 bind parameters per batch cost more CPU
+/// than the rows themselves at 10,000 entries/s); on SQLite multi-row inserts.
 pub async fn insert_batch(db: &impl ConnectionTrait, entries: Vec<NewLog>) -> Result<(), DbErr> {
     use sea_orm::Set;
     let now = Utc::now();
-    for chunk in entries.chunks(1_000) {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        for chunk in entries.chunks(1_000) {
+            let rows: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "timestamp": e.timestamp, "level": e.level,
+                        "module": e.module.chars().take(100).collect::<String>(),
+                        "message": e.message, "traceback": e.traceback, "context": e.context,
+                    })
+                })
+                .collect();
+            db.execute_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "INSERT INTO unified_logs (timestamp, level, module, message, traceback, context, created_at) \
+                 SELECT t.timestamp, t.level, t.module, t.message, t.traceback, t.context, $2 \
+                 FROM jsonb_to_recordset($1::jsonb) AS t(timestamp timestamptz, level text, module text, message text, traceback text, context jsonb)",
+                [serde_json::Value::Array(rows).into(), now.into()],
+            ))
+            .await?;
+        }
+        return Ok(());
+    }
+    for chunk in entries.chunks(500) {
         let models = chunk.iter().map(|e| unified_log::ActiveModel {
             timestamp: Set(e.timestamp),
             level: Set(e.level.to_string()),
