@@ -374,9 +374,12 @@ impl MigrationTrait for M0006AggregationOrder {
 
 /// Issue 11: substring search over the log centre (`message` or the context's JSON text) on
 /// PostgreSQL goes through trigram GIN indexes (`pg_trgm`, a trusted extension); without
-/// the extension (no privilege) the indexes are skipped and search scans. The `(module,
-/// timestamp)` b-tree goes: the module filter is a substring match it never served, and every
-/// logged event paid for it. SQLite: nothing.
+/// the extension (no privilege) the indexes are skipped and search scans. Their pending
+/// lists are 64 MB so the writer's inserts append and the index work is done in bulk. The
+/// `(module, timestamp)` and `(level, timestamp)` b-trees go: the module filter is a substring
+/// match they never served, a level filter walks the timestamp index (the newest page of a
+/// level is found within a few hundred rows), and every logged event paid for both.
+/// SQLite: nothing.
 pub struct M0007LogSearch;
 
 impl MigrationName for M0007LogSearch {
@@ -396,9 +399,12 @@ impl MigrationTrait for M0007LogSearch {
             .execute_unprepared(
                 "DO $$ BEGIN \
                    CREATE EXTENSION IF NOT EXISTS pg_trgm; \
-                   CREATE INDEX IF NOT EXISTS ix_unified_logs_message_trgm ON unified_logs USING gin (message gin_trgm_ops); \
-                   CREATE INDEX IF NOT EXISTS ix_unified_logs_context_trgm ON unified_logs USING gin ((CAST(context AS TEXT)) gin_trgm_ops); \
+                   CREATE INDEX IF NOT EXISTS ix_unified_logs_message_trgm ON unified_logs USING gin (message gin_trgm_ops) \
+                     WITH (gin_pending_list_limit = 65536); \
+                   CREATE INDEX IF NOT EXISTS ix_unified_logs_context_trgm ON unified_logs USING gin ((CAST(context AS TEXT)) gin_trgm_ops) \
+                     WITH (gin_pending_list_limit = 65536); \
                    DROP INDEX IF EXISTS ix_unified_logs_module_timestamp; \
+                   DROP INDEX IF EXISTS ix_unified_logs_level_timestamp; \
                  EXCEPTION WHEN insufficient_privilege OR undefined_file THEN \
                    RAISE NOTICE 'pg_trgm unavailable: log search without trigram indexes'; \
                  END $$",

@@ -40,10 +40,18 @@ pub struct NewLog {
 /// Insert entries, up to 1,000 per statement. On PostgreSQL a batch is **one** JSON
 /// parameter expanded by `jsonb_to_recordset` (7,000 bind parameters per batch cost more CPU
 /// than the rows themselves at 10,000 entries/s); on SQLite multi-row inserts.
-pub async fn insert_batch(db: &impl ConnectionTrait, entries: Vec<NewLog>) -> Result<(), DbErr> {
-    use sea_orm::Set;
+pub async fn insert_batch(
+    db: &sea_orm::DatabaseConnection,
+    entries: Vec<NewLog>,
+) -> Result<(), DbErr> {
+    use sea_orm::{Set, TransactionTrait};
     let now = Utc::now();
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let txn = db.begin().await?;
+        // log batches do not wait for the WAL flush: losing the last few milliseconds of log
+        // entries in a crash is acceptable (the in-memory queue is lost anyway)
+        txn.execute_unprepared("SET LOCAL synchronous_commit = off")
+            .await?;
         for chunk in entries.chunks(1_000) {
             let rows: Vec<serde_json::Value> = chunk
                 .iter()
@@ -55,7 +63,7 @@ pub async fn insert_batch(db: &impl ConnectionTrait, entries: Vec<NewLog>) -> Re
                     })
                 })
                 .collect();
-            db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
                 sea_orm::DbBackend::Postgres,
                 "INSERT INTO unified_logs (timestamp, level, module, message, traceback, context, created_at) \
                  SELECT t.timestamp, t.level, t.module, t.message, t.traceback, t.context, $2 \
@@ -64,7 +72,7 @@ pub async fn insert_batch(db: &impl ConnectionTrait, entries: Vec<NewLog>) -> Re
             ))
             .await?;
         }
-        return Ok(());
+        return txn.commit().await;
     }
     for chunk in entries.chunks(500) {
         let models = chunk.iter().map(|e| unified_log::ActiveModel {
