@@ -270,3 +270,38 @@ async fn jobs_triggers_runs_and_reload() {
             Some("需要 scheduler.manage 权限"),
         );
 }
+
+#[tokio::test]
+async fn the_loop_fires_due_jobs_on_the_selected_store() {
+    let mut app = TestApp::new().await;
+    app.login_admin().await;
+    wf_services::scheduler::enable(&app.state.svc)
+        .await
+        .unwrap();
+    app.put(
+        &format!("{J}/cleanup_logs"),
+        json!({"trigger_type": "interval", "seconds": 1}),
+    )
+    .await
+    .ok(200, "任务更新成功");
+    // the leader loop of this node: takes the lease, claims each fire once
+    wf_services::scheduler::start(&app.state.svc, true)
+        .await
+        .unwrap();
+    let mut runs = Vec::new();
+    for _ in 0..60 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        runs = repo::runs_of(app.state.svc.store(), "cleanup_logs", 10)
+            .await
+            .unwrap();
+        if runs.len() >= 2 {
+            break;
+        }
+    }
+    assert!(runs.len() >= 2, "{runs:?}");
+    assert!(runs.iter().all(|r| r.trigger_source == "scheduled"));
+    assert!(app.state.svc.scheduler().is_leader());
+    let h = app.get("/api/v1/health/detailed").await.ok(200, "操作成功");
+    assert_eq!(h["components"]["scheduler"]["status"], "leader", "{h}");
+    assert!(h["components"]["scheduler"]["last_heartbeat"].is_string());
+}
