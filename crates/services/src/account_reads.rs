@@ -440,18 +440,12 @@ pub async fn ledgers(
     size: u64,
 ) -> ServiceResult<LedgerPage> {
     const PUB: &str = "获取账户列表失败";
-    // the total of a filter is cached for LIST_COUNT_TTL under the write generation; when it
-    // expires, one request recounts while the others wait for its figure (no stampede)
-    let key = format!(
-        "ledger:{}:{}",
-        svc.generation(),
-        repo::ledger_count_key(&svc.db, f)
-    );
     let total = svc
-        .list_counts
-        .try_get_with(key, repo::ledger_count(&svc.db, f))
+        .cached_total(
+            format!("ledger:{}", repo::ledger_count_key(&svc.db, f)),
+            repo::ledger_count(&svc.db, f),
+        )
         .await
-        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))
         .public(PUB)?;
     let p = repo::ledger_page(&svc.db, f, sort, desc, page, size, Some(total))
         .await

@@ -132,16 +132,12 @@ pub async fn instance_aggregations(
         let n = rows.len() as u64;
         (rows, n)
     } else {
-        let key = format!(
-            "{}:{}",
-            svc.generation(),
-            repo::instance_agg_count_key(&svc.db, f)
-        );
         let total = svc
-            .list_counts
-            .try_get_with(key, repo::instance_agg_count(&svc.db, f))
+            .cached_total(
+                repo::instance_agg_count_key(&svc.db, f),
+                repo::instance_agg_count(&svc.db, f),
+            )
             .await
-            .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))
             .public(PUB)?;
         let rows = match (page - 1).checked_mul(limit).filter(|o| *o < total) {
             Some(offset) => repo::instance_agg_page(&svc.db, f, offset, limit)

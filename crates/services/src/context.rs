@@ -138,6 +138,24 @@ impl Services {
         }
     }
 
+    /// The total of a list filter (`count_key` = its count statement text), cached for
+    /// [`LIST_COUNT_TTL`] under the current write generation; when it expires one request
+    /// recounts while concurrent ones wait for that figure (no stampede).
+    pub(crate) async fn cached_total<F>(
+        &self,
+        count_key: String,
+        count: F,
+    ) -> Result<u64, sea_orm::DbErr>
+    where
+        F: std::future::Future<Output = Result<u64, sea_orm::DbErr>>,
+    {
+        let key = format!("{}:{count_key}", self.generation());
+        self.list_counts
+            .try_get_with(key, count)
+            .await
+            .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))
+    }
+
     /// Current instance-list generation (part of cached-total keys).
     pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)

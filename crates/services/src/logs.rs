@@ -72,20 +72,17 @@ pub async fn list(
     limit: u64,
     public: &'static str,
 ) -> ServiceResult<LogPage> {
-    let key = format!("{}:{}", svc.generation(), repo::count_key(&svc.db, f));
     // a substring search is planned for its actual pattern (PostgreSQL's generic plans cannot
     // see it and would scan instead of using the trigram indexes)
     let custom = f.search.is_some();
     let total = svc
-        .list_counts
-        .try_get_with(key, async {
+        .cached_total(repo::count_key(&svc.db, f), async {
             let txn = repo::read_txn(&svc.db, custom).await?;
             let n = repo::count(&txn, f).await?;
             txn.commit().await?;
-            Ok::<u64, sea_orm::DbErr>(n)
+            Ok(n)
         })
         .await
-        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))
         .public(public)?;
     let rows = match (page - 1).checked_mul(limit).filter(|o| *o < total) {
         Some(offset) if custom => {

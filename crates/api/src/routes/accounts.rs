@@ -139,14 +139,7 @@ pub(super) fn ledger_filter(q: &Params) -> LedgerFilter {
         instance_id: int("instance_id"),
         is_locked: q.flag("is_locked"),
         is_superuser: q.flag("is_superuser"),
-        tags: q
-            .all("tags")
-            .iter()
-            .flat_map(|t| t.split(','))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(String::from)
-            .collect(),
+        tags: q.tags(),
         classification_id: int("classification"),
     }
 }

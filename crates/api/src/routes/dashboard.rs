@@ -121,13 +121,7 @@ pub struct Status {
 pub async fn status(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
     ctx.require_login(&st).await?;
     let cache = st.cache_healthy().await;
-    let s = st.started_at.elapsed().as_secs();
-    let uptime = format!(
-        "{}天 {}小时 {}分钟",
-        s / 86400,
-        (s % 86400) / 3600,
-        (s % 3600) / 60
-    );
+    let uptime = super::health::uptime(&st);
     Ok(ok(
         "操作成功",
         &wf_services::dashboard::status(&st.svc, cache, uptime).await?,

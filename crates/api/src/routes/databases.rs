@@ -33,14 +33,7 @@ pub(super) fn ledger_filter(q: &Params) -> LedgerFilter {
             .trimmed("db_type")
             .map(|t| t.to_lowercase())
             .filter(|t| t != "all"),
-        tags: q
-            .all("tags")
-            .iter()
-            .flat_map(|t| t.split(','))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(String::from)
-            .collect(),
+        tags: q.tags(),
     }
 }
 

@@ -23,8 +23,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/admin/app-info", get(app_info))
 }
 
-/// `"<d>天 <h>小时 <m>分钟"` since process start.
-fn uptime(st: &AppState) -> String {
+/// `"<d>天 <h>小时 <m>分钟"` since process start (health and dashboard status).
+pub(super) fn uptime(st: &AppState) -> String {
     let s = st.started_at.elapsed().as_secs();
     format!(
         "{}天 {}小时 {}分钟",

@@ -55,6 +55,16 @@ impl Params {
             .map(|(_, v)| v.trim().to_string())
             .collect()
     }
+    /// `tags` filters: repeated parameters and/or comma-separated values, trimmed, non-empty.
+    pub fn tags(&self) -> Vec<String> {
+        self.all("tags")
+            .iter()
+            .flat_map(|t| t.split(','))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect()
+    }
     /// `status=active|inactive` → `Some(true|false)`; other values: no filter.
     pub fn status(&self) -> Option<bool> {
         match self.trimmed("status").as_deref() {

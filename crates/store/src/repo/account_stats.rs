@@ -4,10 +4,7 @@
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement, Value};
 
 fn param(db: &impl ConnectionTrait, n: usize) -> String {
-    match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => format!("${n}"),
-        _ => "?".into(),
-    }
+    super::param(db.get_database_backend(), n)
 }
 
 /// Account counters of one group (`db_type` empty for the whole scope).

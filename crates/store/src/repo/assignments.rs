@@ -24,10 +24,7 @@ pub struct ClassifiableAccount {
 }
 
 fn param(db: &impl ConnectionTrait, n: usize) -> String {
-    match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => format!("${n}"),
-        _ => "?".into(),
-    }
+    super::param(db.get_database_backend(), n)
 }
 
 /// The next page (by id, after `after_id`) of accounts in scope: active inventory rows of

@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 
+use super::param;
 use crate::entity::{database_size_stat as dss, instance_database as idb};
 use crate::partitions;
 
@@ -183,15 +184,6 @@ database_count = excluded.database_count, collected_at = excluded.collected_at, 
         ))
         .await?;
     Ok(r.rows_affected() > 0)
-}
-
-/// Numbered placeholder `n` (1-based): `$n` on PostgreSQL, `?n` on SQLite (a value used
-/// twice is bound once).
-fn param(backend: DbBackend, n: usize) -> String {
-    match backend {
-        DbBackend::Postgres => format!("${n}"),
-        _ => format!("?{n}"),
-    }
 }
 
 /// `trunc()` toward zero as an integer on both stores.

@@ -141,10 +141,7 @@ pub async fn instance_size_summary(
     let mut range = String::new();
     let push = |values: &mut Vec<sea_orm::Value>, v: sea_orm::Value| {
         values.push(v);
-        match b {
-            sea_orm::DbBackend::Postgres => format!("${}", values.len()),
-            _ => format!("?{}", values.len()),
-        }
+        super::param(b, values.len())
     };
     if let Some(s) = start {
         let p = push(&mut values, s.into());

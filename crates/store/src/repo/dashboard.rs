@@ -4,10 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
 
 fn p(db: &impl ConnectionTrait, n: usize) -> String {
-    match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => format!("${n}"),
-        _ => format!("?{n}"),
-    }
+    super::param(db.get_database_backend(), n)
 }
 
 #[derive(Debug, FromQueryResult)]

@@ -518,10 +518,7 @@ pub const HARD_DELETE: [(&str, &str); 11] = [
 /// `IN (…)` list of bound parameters for `ids` in the backend's placeholder style.
 fn placeholders(backend: sea_orm::DbBackend, n: usize) -> String {
     (1..=n)
-        .map(|i| match backend {
-            sea_orm::DbBackend::Postgres => format!("${i}"),
-            _ => "?".to_string(),
-        })
+        .map(|i| super::param(backend, i))
         .collect::<Vec<_>>()
         .join(",")
 }

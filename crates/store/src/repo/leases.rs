@@ -8,10 +8,7 @@ use sea_orm::{ConnectionTrait, DbErr, Statement};
 
 fn placeholders(db: &impl ConnectionTrait, n: usize) -> Vec<String> {
     (1..=n)
-        .map(|i| match db.get_database_backend() {
-            sea_orm::DbBackend::Postgres => format!("${i}"),
-            _ => "?".into(),
-        })
+        .map(|i| super::param(db.get_database_backend(), i))
         .collect()
 }
 

@@ -39,6 +39,15 @@ pub struct Paged<T> {
     pub rows: Vec<T>,
 }
 
+/// Numbered placeholder `n` (1-based) of hand-written statements: `$n` on PostgreSQL, `?n` on
+/// SQLite (so a value used twice is bound once).
+pub(crate) fn param(backend: sea_orm::DbBackend, n: usize) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    }
+}
+
 /// Case-insensitive substring match of a column, with `%`/`_` escaped.
 pub fn icontains<C: sea_orm::sea_query::IntoColumnRef>(col: C, needle: &str) -> SimpleExpr {
     let pattern = format!("%{}%", like_escape(&needle.to_lowercase()));
