@@ -8,7 +8,8 @@
 # of 5,000 instances), writes ACCOUNTS synthetic accounts into the store and measures the account
 # ledger: default page, a filter (db_type=mysql), a search (acct-00123) and a deep page.
 # Servers are stopped by their pid; the store is dropped (KEEP_DB=1 keeps it).
-# Usage: bench/scale.sh [seconds]   (SIZES="1000 10000 100000" ACCOUNTS=1000000 by default)
+# Usage: bench/scale.sh [seconds]   (SIZES="1000 10000 100000" ACCOUNTS=1000000 by default;
+#        STORE=sqlite runs the same on the embedded SQLite store)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-5}
@@ -17,21 +18,26 @@ ACCOUNTS=${ACCOUNTS:-1000000}
 PORT=${PORT:-5096}
 B=http://127.0.0.1:$PORT/api/v1
 DB=wf_bench_scale_$$
-URL="postgres://postgres@127.0.0.1:5432/$DB"
+STORE=${STORE:-postgres}
+WORK=$(mktemp -d)
+if [ "$STORE" = sqlite ]; then URL="sqlite:///$WORK/whalefall.db"; else URL="postgres://postgres@127.0.0.1:5432/$DB"; fi
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 bash scripts/services.sh >/dev/null
 cargo build -q --release -p whalefall
 BIN=$PWD/target/release/whalefall
-WORK=$(mktemp -d)
 PGQ=(psql -q -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1)
+store_sql() {  # SQL on stdin, run on the benchmark store
+  if [ "$STORE" = sqlite ]; then sqlite3 -bail "$WORK/whalefall.db"; else "${PGQ[@]}" -d $DB; fi
+}
 PID=
 cleanup() {
   [ -n "$PID" ] && { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; }
-  if [ -z "${KEEP_DB:-}" ]; then "${PGQ[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true; else echo "kept database $DB"; fi
+  if [ "$STORE" = postgres ] && [ -z "${KEEP_DB:-}" ]; then "${PGQ[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
+  elif [ "$STORE" = postgres ]; then echo "kept database $DB"; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-"${PGQ[@]}" -c "CREATE DATABASE $DB"
+[ "$STORE" = postgres ] && "${PGQ[@]}" -c "CREATE DATABASE $DB"
 (cd "$WORK" && exec env DATABASE_URL=$URL DEFAULT_ADMIN_PASSWORD=Admin12345 LOG_LEVEL=WARNING ENABLE_SCHEDULER=false \
   "$BIN" serve --bind 127.0.0.1:$PORT > server.log 2>&1) &
 PID=$!
@@ -64,11 +70,22 @@ for N in $SIZES; do
     HAVE=$TO; REQS=$((REQS + 1))
   done
   echo "== $N instances (CSV import of the new rows: $(since $T0) s in $REQS requests)"
-  "${PGQ[@]}" -d $DB -c "ANALYZE"
+  echo "ANALYZE;" | store_sql
   if [ "$N" = "$(echo $SIZES | awk '{print $1}')" ]; then  # log rows for the log list, once
-    "${PGQ[@]}" -d $DB -c "INSERT INTO unified_logs (timestamp, level, module, message, context, created_at)
-      SELECT now() - i * interval '1 second', 'INFO', 'instances', 'scale log entry ' || i, jsonb_build_object('i', i), now()
-      FROM generate_series(1, 100000) i; ANALYZE unified_logs"
+    if [ "$STORE" = sqlite ]; then store_sql <<'SQL'
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 100000)
+INSERT INTO unified_logs (timestamp, level, module, message, context, created_at)
+SELECT strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now', '-' || i || ' seconds'), 'INFO', 'instances', 'scale log entry ' || i,
+       json_object('i', i), strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now') FROM s;
+ANALYZE;
+SQL
+    else store_sql <<'SQL'
+INSERT INTO unified_logs (timestamp, level, module, message, context, created_at)
+SELECT now() - i * interval '1 second', 'INFO', 'instances', 'scale log entry ' || i, jsonb_build_object('i', i), now()
+FROM generate_series(1, 100000) i;
+ANALYZE unified_logs;
+SQL
+    fi
   fi
   echo "totals: all $(total "$B/instances"), search $(total "$B/instances?search=sc-0012")"
   measure "GET /instances" "$B/instances"
@@ -77,7 +94,7 @@ for N in $SIZES; do
   measure "GET /history/logs/list" "$B/history/logs/list"
 done
 echo "== bulk paths at $HAVE instances"
-TAG=$(curl "${H[@]}" -H 'Content-Type: application/json' -d '{"name":"scale","display_name":"scale","color":"primary"}' $B/tags | jq '.data.tag.id // .data.id')
+TAG=$(curl "${H[@]}" -H 'Content-Type: application/json' -d '{"name":"scale","display_name":"scale","category":"bench","color":"primary"}' $B/tags | jq '.data.tag.id // .data.id')
 IDS=$(seq 1 5000 | paste -sd, -)
 T0=$(now)
 curl "${H[@]}" -H 'Content-Type: application/json' -d "{\"instance_ids\":[$IDS],\"tag_ids\":[$TAG]}" $B/tags/bulk/assign | jq -r .message
@@ -89,7 +106,18 @@ curl "${H[@]}" -H 'Content-Type: application/json' -d "{\"instance_ids\":[$IDS]}
 echo "batch delete (soft) of 5,000 instances: $(since $T0) s"
 echo "== $ACCOUNTS accounts"
 T0=$(now)
-"${PGQ[@]}" -d $DB <<SQL
+if [ "$STORE" = sqlite ]; then store_sql <<SQL
+WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < $ACCOUNTS)
+INSERT INTO instance_accounts (instance_id, username, db_type, is_active)
+SELECT 1 + n % $HAVE, 'acct-' || printf('%07d', n), CASE (1 + n % $HAVE) % 4 WHEN 0 THEN 'mysql' WHEN 1 THEN 'postgresql' WHEN 2 THEN 'sqlserver' ELSE 'oracle' END, n % 50 <> 0
+FROM s;
+INSERT INTO account_permission (instance_id, db_type, username, instance_account_id, is_superuser, is_locked, permission_facts)
+SELECT instance_id, db_type, username, id, id % 100 = 0, id % 20 = 0,
+       json_object('version', 2, 'db_type', db_type, 'roles', json_array('role_' || (id % 7)))
+FROM instance_accounts;
+ANALYZE;
+SQL
+else store_sql <<SQL
 INSERT INTO instance_accounts (instance_id, username, db_type, is_active)
 SELECT 1 + n % $HAVE, 'acct-' || lpad(n::text, 7, '0'), (ARRAY['mysql','postgresql','sqlserver','oracle'])[1 + (1 + n % $HAVE) % 4], n % 50 <> 0
 FROM generate_series(1, $ACCOUNTS) n;
@@ -99,12 +127,14 @@ SELECT ia.instance_id, ia.db_type, ia.username, ia.id, ia.id % 100 = 0, ia.id % 
 FROM instance_accounts ia;
 ANALYZE;
 SQL
+fi
 echo "written in $(since $T0) s"
 echo "totals: all $(total "$B/accounts/ledgers"), mysql $(total "$B/accounts/ledgers?db_type=mysql"), search $(total "$B/accounts/ledgers?search=acct-00123")"
 measure "GET /accounts/ledgers" "$B/accounts/ledgers"
 measure "GET /accounts/ledgers?db_type=mysql" "$B/accounts/ledgers?db_type=mysql"
 measure "GET /accounts/ledgers?search=acct-00123" "$B/accounts/ledgers?search=acct-00123"
-measure "GET /accounts/ledgers?page=25000 (deep)" "$B/accounts/ledgers?page=25000"
-measure "GET /instances/1/accounts" "$B/instances/1/accounts"
+measure "GET /accounts/ledgers?page=250" "$B/accounts/ledgers?page=250"
+measure "GET /instances/2/accounts" "$B/instances/2/accounts"
+echo "GET /accounts/ledgers?page=25000 (offset 499,980), one request: $(curl -s -o /dev/null -w '%{time_total}' -H "Cookie: $COOKIE" "$B/accounts/ledgers?page=25000") s"
 echo "server peak RSS: $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$PID/status)"
 grep -c '"level":"ERROR"\|ERROR' "$WORK/server.log" | sed 's/^/server log lines with ERROR: /' || true

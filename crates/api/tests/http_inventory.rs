@@ -1203,3 +1203,83 @@ async fn instances_carry_the_insecure_tls_choice() {
         .await
         .err(400, "VALIDATION_ERROR", Some("insecure_tls 必须是布尔值"));
 }
+
+/// Issue 12: deep pages start at a page anchor of the id order; they must list exactly the
+/// rows the plain order has at that position, in both directions, with gaps from deleted
+/// instances, and move with every write.
+#[tokio::test]
+async fn deep_pages_match_the_plain_order() {
+    let mut app = admin().await;
+    let mut csv = String::from("name,db_type,host,port\n");
+    for n in 1..=2_150 {
+        csv.push_str(&format!(
+            "deep-{n:05},mysql,10.0.{}.{},3306\n",
+            n / 250,
+            n % 250
+        ));
+    }
+    upload(&mut app, "deep.csv", csv.as_bytes())
+        .await
+        .ok(200, "成功创建 2150 个实例");
+    let ids = |v: &Value| -> Vec<i64> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect()
+    };
+    // every page of 100, newest first: the first ten pages walk the index, the rest start at anchors
+    let mut desc = Vec::new();
+    for page in 1..=22 {
+        let v = app
+            .get(&format!("/api/v1/instances?page={page}&page_size=100"))
+            .await
+            .ok(200, "获取实例列表成功");
+        assert_eq!(v["total"], 2_150);
+        desc.extend(ids(&v));
+    }
+    assert_eq!(desc.len(), 2_150);
+    assert!(
+        desc.windows(2).all(|w| w[0] > w[1]),
+        "strictly newest first"
+    );
+    // soft-delete every seventh of the newest 1,500: the anchors must skip them
+    let gone: Vec<i64> = desc[..1_500].iter().copied().step_by(7).collect();
+    app.post(
+        "/api/v1/instances/batch-delete",
+        json!({"instance_ids": gone}),
+    )
+    .await
+    .ok(200, &format!("成功移入回收站 {} 个实例", gone.len()));
+    let live: Vec<i64> = desc.iter().copied().filter(|i| !gone.contains(i)).collect();
+    for (page, size) in [(51, 20), (60, 20), (11, 100), (20, 100)] {
+        let v = app
+            .get(&format!("/api/v1/instances?page={page}&page_size={size}"))
+            .await
+            .ok(200, "获取实例列表成功");
+        let from = (page - 1) * size;
+        let want: Vec<i64> = live.iter().copied().skip(from).take(size).collect();
+        assert_eq!(ids(&v), want, "desc page {page} of {size}");
+        assert_eq!(v["total"], live.len());
+        let v = app
+            .get(&format!(
+                "/api/v1/instances?page={page}&page_size={size}&order=asc"
+            ))
+            .await
+            .ok(200, "获取实例列表成功");
+        let want: Vec<i64> = live.iter().rev().copied().skip(from).take(size).collect();
+        assert_eq!(ids(&v), want, "asc page {page} of {size}");
+    }
+    // a new instance shifts every deep page by one row
+    let newest = app
+        .create_instance(json!({"name": "deep-new", "db_type": "mysql", "host": "h", "port": 1}))
+        .await;
+    let v = app
+        .get("/api/v1/instances?page=11&page_size=100")
+        .await
+        .ok(200, "获取实例列表成功");
+    assert_eq!(ids(&v)[0], live[999]);
+    assert_eq!(ids(&v)[1], live[1_000]);
+    assert!(newest > live[0]);
+}

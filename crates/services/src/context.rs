@@ -19,6 +19,42 @@ pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
 /// once (generation bump); writes on other nodes are seen within this bound.
 pub const LIST_COUNT_TTL: Duration = Duration::from_secs(2);
 
+/// Longest reuse of an expensive total (issue 12): a total that took `t` to count is kept for
+/// `clamp(100 × t, LIST_COUNT_TTL, LIST_COUNT_MAX_TTL)` — a 1,000,000-account ledger count
+/// (~0.9 s) is not redone every 2 s, a 5 ms count still is. Writes on this node still
+/// invalidate at once; writes on other nodes are seen within this bound.
+pub const LIST_COUNT_MAX_TTL: Duration = Duration::from_secs(60);
+
+/// A cached list total and how long it may be reused.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CachedTotal {
+    pub(crate) total: u64,
+    ttl: Duration,
+}
+
+impl CachedTotal {
+    /// A total that took `cost` to count.
+    pub(crate) fn new(total: u64, cost: Duration) -> Self {
+        CachedTotal {
+            total,
+            ttl: (cost * 100).clamp(LIST_COUNT_TTL, LIST_COUNT_MAX_TTL),
+        }
+    }
+}
+
+struct TotalExpiry;
+
+impl moka::Expiry<String, CachedTotal> for TotalExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &CachedTotal,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
 /// What a write changed (the argument of [`Services::changed`]).
 #[derive(Debug, Clone)]
 pub enum Change {
@@ -43,7 +79,10 @@ pub struct Services {
     /// bcrypt cost of new hashes (`BCRYPT_LOG_ROUNDS`).
     pub(crate) bcrypt_cost: u32,
     pub(crate) users: moka::future::Cache<i32, SessionUser>,
-    pub(crate) list_counts: moka::future::Cache<String, u64>,
+    pub(crate) list_counts: moka::future::Cache<String, CachedTotal>,
+    /// Page anchors of list filters (instance ids every `ANCHOR_STEP` rows), same lifetime and
+    /// generation keys as the totals.
+    pub(crate) list_anchors: moka::future::Cache<String, Arc<Vec<i32>>>,
     generation: Arc<AtomicU64>,
     /// This process's identity in lease holders (`<uuid>`).
     pub(crate) node_id: Arc<str>,
@@ -72,6 +111,10 @@ impl Services {
                 .build(),
             list_counts: moka::future::Cache::builder()
                 .max_capacity(10_000)
+                .expire_after(TotalExpiry)
+                .build(),
+            list_anchors: moka::future::Cache::builder()
+                .max_capacity(1_000)
                 .time_to_live(LIST_COUNT_TTL)
                 .build(),
             generation: Arc::new(AtomicU64::new(0)),
@@ -139,7 +182,8 @@ impl Services {
     }
 
     /// The total of a list filter (`count_key` = its count statement text), cached for
-    /// [`LIST_COUNT_TTL`] under the current write generation; when it expires one request
+    /// [`LIST_COUNT_TTL`] — longer for expensive counts, see [`CachedTotal`] — under the
+    /// current write generation; when it expires one request
     /// recounts while concurrent ones wait for that figure (no stampede).
     pub(crate) async fn cached_total<F>(
         &self,
@@ -151,8 +195,12 @@ impl Services {
     {
         let key = format!("{}:{count_key}", self.generation());
         self.list_counts
-            .try_get_with(key, count)
+            .try_get_with(key, async {
+                let started = std::time::Instant::now();
+                count.await.map(|n| CachedTotal::new(n, started.elapsed()))
+            })
             .await
+            .map(|c| c.total)
             .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))
     }
 

@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
 use utoipa::ToSchema;
 use wf_domain::body::{sanitize, truthy};
 use wf_domain::db_type::DbType;
@@ -70,14 +72,37 @@ pub async fn list(svc: &Services, q: &ListQuery) -> ServiceResult<InstancePage> 
     let generation = svc.generation();
     let count = repo::count_statement(&svc.db, &q.filter);
     let key = format!("{generation}:{}:{:?}", count.sql, count.values);
-    let cached = svc.list_counts.get(&key).await;
-    let rows = repo::page(&svc.db, &q.filter, q.sort, q.desc, offset, q.size, cached)
-        .await
-        .public(PUB)?;
+    let cached = svc.list_counts.get(&key).await.map(|c| c.total);
+    // a deep page of the id order starts at the page anchor before it
+    let (start_id, offset) = match offset / repo::ANCHOR_STEP {
+        k @ 1.. if q.sort == repo::InstanceSort::Id => {
+            let anchors = svc
+                .list_anchors
+                .try_get_with(format!("{key}:{}", q.desc), async {
+                    repo::anchor_ids(&svc.db, &q.filter, q.desc)
+                        .await
+                        .map(Arc::new)
+                })
+                .await
+                .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))
+                .public(PUB)?;
+            match anchors.get(k as usize - 1) {
+                Some(id) => (Some(*id), offset - k * repo::ANCHOR_STEP),
+                None => (None, offset),
+            }
+        }
+        _ => (None, offset),
+    };
+    let rows = repo::page(
+        &svc.db, &q.filter, q.sort, q.desc, offset, q.size, cached, start_id,
+    )
+    .await
+    .public(PUB)?;
     let total = match rows.first() {
         Some(r) => {
             if cached.is_none() && svc.generation() == generation {
-                svc.list_counts.insert(key, r.total_count as u64).await;
+                let total = crate::context::CachedTotal::new(r.total_count as u64, Duration::ZERO);
+                svc.list_counts.insert(key, total).await;
             }
             r.total_count as u64
         }

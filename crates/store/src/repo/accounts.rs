@@ -2,7 +2,7 @@
 //! ledger, permission rows, change history and classification look-ups; plus the inventory
 //! databases of an instance (option lists).
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, QueryStatementBuilder, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -58,11 +58,15 @@ async fn account_page(
     known_total: Option<u64>,
 ) -> Result<Paged<account_permission::Model>, DbErr> {
     let select = account_permission::Entity::find().filter(cond);
-    page_of(db, select, sort, desc, page_no, size, known_total).await
+    page_of(db, select, sort, desc, page_no, size, known_total, false).await
 }
 
 /// One page of `select` in `sort` order (ties by id ascending), read as `M`; with a known
-/// (cached) total only the page is read.
+/// (cached) total only the page is read. `sorted_after`: the filter is selective through its
+/// own indexes (a search, tags), so the rows are found first and sorted after — walking the
+/// username index would test the ledger row by row until a page turns up (the pool's
+/// generic plans cannot tell a rare term from a common one).
+#[allow(clippy::too_many_arguments)]
 async fn page_of<M: FromQueryResult + Send + Sync>(
     db: &impl ConnectionTrait,
     select: sea_orm::Select<account_permission::Entity>,
@@ -71,15 +75,23 @@ async fn page_of<M: FromQueryResult + Send + Sync>(
     page_no: u64,
     size: u64,
     known_total: Option<u64>,
+    sorted_after: bool,
 ) -> Result<Paged<M>, DbErr> {
     let order = if desc {
         sea_orm::Order::Desc
     } else {
         sea_orm::Order::Asc
     };
-    let select = select
-        .order_by(sort.column(), order)
-        .order_by(account_permission::Column::Id, sea_orm::Order::Asc);
+    let select = if sorted_after && sort == AccountSort::Username {
+        // same order and collation as the column, but no index provides it
+        select.order_by(
+            Expr::cust("\"account_permission\".\"username\" || ''"),
+            order,
+        )
+    } else {
+        select.order_by(sort.column(), order)
+    };
+    let select = select.order_by(account_permission::Column::Id, sea_orm::Order::Asc);
     let Some(total) = known_total else {
         return super::fetch_page(select.into_model::<M>().paginate(db, size), page_no, size).await;
     };
@@ -232,7 +244,10 @@ pub struct LedgerRow {
 }
 
 /// Ledger rows matching `f`, joined to their instance.
-fn ledger_select(f: &LedgerFilter) -> sea_orm::Select<account_permission::Entity> {
+fn ledger_select(
+    backend: sea_orm::DbBackend,
+    f: &LedgerFilter,
+) -> sea_orm::Select<account_permission::Entity> {
     use account_permission::Column as C;
     use sea_orm::JoinType;
     account_permission::Entity::find()
@@ -260,7 +275,7 @@ fn ledger_select(f: &LedgerFilter) -> sea_orm::Select<account_permission::Entity
                 .to(instance::Column::Id)
                 .into(),
         )
-        .filter(ledger_condition(f))
+        .filter(ledger_condition(backend, f))
 }
 
 /// One page of the ledger: accounts whose inventory row is active.
@@ -273,13 +288,23 @@ pub async fn ledger_page(
     size: u64,
     known_total: Option<u64>,
 ) -> Result<Paged<LedgerRow>, DbErr> {
-    page_of(db, ledger_select(f), sort, desc, page_no, size, known_total).await
+    page_of(
+        db,
+        ledger_select(db.get_database_backend(), f),
+        sort,
+        desc,
+        page_no,
+        size,
+        known_total,
+        f.search.is_some() || !f.tags.is_empty(),
+    )
+    .await
 }
 
 /// The number of ledger rows matching `f`.
 pub async fn ledger_count(db: &impl ConnectionTrait, f: &LedgerFilter) -> Result<u64, DbErr> {
     account_permission::Entity::find()
-        .filter(ledger_condition(f))
+        .filter(ledger_condition(db.get_database_backend(), f))
         .count(db)
         .await
 }
@@ -288,7 +313,7 @@ pub async fn ledger_count(db: &impl ConnectionTrait, f: &LedgerFilter) -> Result
 pub fn ledger_count_key(db: &impl ConnectionTrait, f: &LedgerFilter) -> String {
     use sea_orm::QueryTrait;
     let q = account_permission::Entity::find()
-        .filter(ledger_condition(f))
+        .filter(ledger_condition(db.get_database_backend(), f))
         .select_only()
         .column_as(Expr::cust("COUNT(*)"), "n")
         .into_query();
@@ -305,7 +330,7 @@ pub async fn ledger_export_page(
     limit: u64,
 ) -> Result<Vec<LedgerRow>, DbErr> {
     use account_permission::Column as C;
-    let mut select = ledger_select(f);
+    let mut select = ledger_select(db.get_database_backend(), f);
     if let Some((name, id)) = after {
         select = select.filter(
             Condition::any()
@@ -322,10 +347,34 @@ pub async fn ledger_export_page(
         .await
 }
 
-fn ledger_condition(f: &LedgerFilter) -> Condition {
+fn ledger_condition(backend: sea_orm::DbBackend, f: &LedgerFilter) -> Condition {
     use account_permission::Column as C;
     let mut cond = Condition::all().add(C::InstanceAccountId.in_subquery(inventory_ids(true)));
-    if let Some(s) = &f.search {
+    if let Some(s) = &f.search
+        && backend == sea_orm::DbBackend::Postgres
+    {
+        // `instance_id = ANY(ARRAY(…))` is an index condition, so the username trigram bitmap
+        // and the instance_id b-tree combine (an `IN (subquery)` under OR scans the ledger)
+        let mut sub = Query::select();
+        sub.column(instance::Column::Id)
+            .from(instance::Entity)
+            .cond_where(
+                Condition::any()
+                    .add(icontains(instance::Column::Name, s))
+                    .add(icontains(instance::Column::Host, s)),
+            );
+        cond = cond.add(
+            Condition::any()
+                .add(icontains(C::Username, s))
+                .add(Expr::cust_with_expr(
+                    "\"account_permission\".\"instance_id\" = ANY(ARRAY($1))",
+                    sea_orm::sea_query::SimpleExpr::SubQuery(
+                        None,
+                        Box::new(sub.into_sub_query_statement()),
+                    ),
+                )),
+        );
+    } else if let Some(s) = &f.search {
         let mut sub = Query::select();
         sub.column(instance::Column::Id)
             .from(instance::Entity)

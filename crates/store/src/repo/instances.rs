@@ -108,10 +108,55 @@ pub async fn count(db: &impl ConnectionTrait, filter: &InstanceFilter) -> Result
         .await
 }
 
+/// Rows between two page anchors of the id order (see [`anchor_ids`]).
+pub const ANCHOR_STEP: u64 = 1_000;
+
+/// Page anchors of the filter in id order (`desc`: newest first): the ids at 0-based positions
+/// `ANCHOR_STEP`, `2 × ANCHOR_STEP`, … — one index-only pass over the filtered ids. A deep
+/// page then starts at the anchor before it (`WHERE id <= anchor`) and skips fewer than
+/// `ANCHOR_STEP` rows, so its cost does not grow with the fleet (issue 12).
+pub async fn anchor_ids(
+    db: &impl ConnectionTrait,
+    filter: &InstanceFilter,
+    desc: bool,
+) -> Result<Vec<i32>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Anchor {
+        id: i32,
+    }
+    let dir = if desc { "DESC" } else { "ASC" };
+    let mut ranked = instance::Entity::find()
+        .filter(filter.condition())
+        .select_only()
+        .column(instance::Column::Id)
+        .into_query();
+    ranked.expr_as(
+        Expr::cust(format!("ROW_NUMBER() OVER (ORDER BY instances.id {dir})")),
+        Alias::new("rn"),
+    );
+    let mut q = Query::select();
+    q.column(Alias::new("id"))
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::cust(format!(
+            "(rn - 1) % {ANCHOR_STEP} = 0 AND rn > 1"
+        )))
+        .order_by(Alias::new("rn"), Order::Asc);
+    let stmt = db.get_database_backend().build(&q);
+    Ok(Anchor::find_by_statement(stmt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect())
+}
+
 /// One page of the instance list as **one statement**: the filtered, sorted page is a
-/// subquery; the total is an uncorrelated scalar subquery (or `known_total`, passed as a
-/// parameter so the statement text stays the same); aggregates are correlated to the page's
-/// rows only; tags are joined in, sorted by name. `offset` must fit in `i64`.
+/// subquery (`start_id` — a page anchor of the id order — lets a deep page start near its
+/// rows instead of skipping up to the whole fleet); the total
+/// is an uncorrelated scalar subquery (or `known_total`, passed as a parameter so the
+/// statement text stays the same); aggregates are correlated to the page's rows only; tags are
+/// joined in, sorted by name. `offset` must fit in `i64`.
+#[allow(clippy::too_many_arguments)]
 pub async fn page(
     db: &impl ConnectionTrait,
     filter: &InstanceFilter,
@@ -120,6 +165,7 @@ pub async fn page(
     offset: u64,
     limit: u64,
     known_total: Option<u64>,
+    start_id: Option<i32>,
 ) -> Result<Vec<ListRow>, DbErr> {
     use instance::Column as C;
     let ord = if desc {
@@ -137,13 +183,29 @@ pub async fn page(
     let last_sync_inner = LAST_SYNC_SQL.replace("{ID}", "instances.id");
     let last_sync_outer = LAST_SYNC_SQL.replace("{ID}", "page.id");
     let mut inner = instance::Entity::find().filter(filter.condition());
+    if let Some(start) = start_id {
+        inner = inner.filter(if desc {
+            C::Id.lte(start)
+        } else {
+            C::Id.gte(start)
+        });
+    }
     if sort == InstanceSort::LastSyncTime {
         inner = inner.order_by(Expr::cust(last_sync_inner), ord.clone());
     } else if let Some(col) = sort_col {
         inner = inner.order_by(Expr::col((instance::Entity, Alias::new(col))), ord.clone());
     }
+    // A substring search or a tag filter is answered from its own indexes (trigram bitmap,
+    // tag links) and the page is sorted after: walking the id index would filter row by row
+    // until 20 matches turn up — the whole fleet for a rare name (the pool's generic plans
+    // cannot tell a rare term from a common one).
+    let id_order = if filter.search.is_some() || !filter.tags.is_empty() {
+        Expr::cust("\"instances\".\"id\" + 0")
+    } else {
+        Expr::col((instance::Entity, C::Id))
+    };
     let inner = inner
-        .order_by(C::Id, ord)
+        .order_by(id_order, ord)
         .select_only()
         .columns([
             C::Id,
