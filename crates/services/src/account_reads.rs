@@ -440,16 +440,26 @@ pub async fn ledgers(
     size: u64,
 ) -> ServiceResult<LedgerPage> {
     const PUB: &str = "获取账户列表失败";
-    let total = svc
-        .cached_total(
-            format!("ledger:{}", repo::ledger_count_key(&svc.db, f)),
-            repo::ledger_count(&svc.db, f),
-        )
-        .await
-        .public(PUB)?;
-    let p = repo::ledger_page(&svc.db, f, sort, desc, page, size, Some(total))
-        .await
-        .public(PUB)?;
+    async fn rows(
+        svc: &Services,
+        conn: &impl sea_orm::ConnectionTrait,
+        f: &LedgerFilter,
+        (sort, desc, page, size): (AccountSort, bool, u64, u64),
+    ) -> Result<wf_store::repo::Paged<repo::LedgerRow>, sea_orm::DbErr> {
+        let key = format!("ledger:{}", repo::ledger_count_key(&svc.db, f));
+        let total = svc.cached_total(key, repo::ledger_count(conn, f)).await?;
+        repo::ledger_page(conn, f, sort, desc, page, size, Some(total)).await
+    }
+    let args = (sort, desc, page, size);
+    let p = if f.search.is_some() {
+        // a search is planned for its pattern: how rare it is decides the plan (issue 12)
+        let txn = wf_store::repo::read_txn(&svc.db, true).await.public(PUB)?;
+        let p = rows(svc, &txn, f, args).await.public(PUB)?;
+        txn.commit().await.public(PUB)?;
+        p
+    } else {
+        rows(svc, &svc.db, f, args).await.public(PUB)?
+    };
     let mut inst_ids: Vec<i32> = p.rows.iter().map(|r| r.instance_id).collect();
     inst_ids.sort_unstable();
     inst_ids.dedup();

@@ -97,12 +97,13 @@ async fn page_of<M: FromQueryResult + Send + Sync>(
     };
     let rows = match (page_no - 1).checked_mul(size).filter(|o| *o < total) {
         Some(offset) => {
-            select
-                .limit(size)
-                .offset(offset)
-                .into_model::<M>()
-                .all(db)
-                .await?
+            // LIMIT/OFFSET as literals: as parameters, the pool's generic plan costs the page
+            // as a read of 10 % of the ledger and balanced on the edge of a hash join over the
+            // whole table (2 s instead of 0.6 ms at 1,000,000 accounts, issue 12)
+            use sea_orm::QueryTrait;
+            let mut stmt = db.get_database_backend().build(&select.into_query());
+            stmt.sql.push_str(&format!(" LIMIT {size} OFFSET {offset}"));
+            M::find_by_statement(stmt).all(db).await?
         }
         None => Vec::new(),
     };

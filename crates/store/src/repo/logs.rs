@@ -120,21 +120,7 @@ pub async fn insert_batch(
     Ok(())
 }
 
-/// A read transaction; with `custom_plans` on PostgreSQL its statements are planned for their
-/// parameter values (`SET LOCAL plan_cache_mode = force_custom_plan`) — the pool's connections
-/// otherwise use generic plans, which cannot pick trigram indexes for a `LIKE` pattern.
-pub async fn read_txn(
-    db: &sea_orm::DatabaseConnection,
-    custom_plans: bool,
-) -> Result<sea_orm::DatabaseTransaction, DbErr> {
-    use sea_orm::TransactionTrait;
-    let txn = db.begin().await?;
-    if custom_plans && db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
-            .await?;
-    }
-    Ok(txn)
-}
+pub use super::read_txn;
 
 /// Filters of the log list, search and export.
 #[derive(Debug, Clone, Default)]
