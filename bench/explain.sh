@@ -39,7 +39,7 @@ stop
 echo "== seeding $N rows per list table"
 "${PGQ[@]}" -d $DB <<SQL
 INSERT INTO instances (name, db_type, host, port, is_active, sync_count, description)
-SELECT 'sc-' || lpad(i::text, 5, '0'), (ARRAY['mysql','postgresql','sqlserver','oracle'])[1 + i % 4],
+SELECT 'sc-' || lpad(i::text, 6, '0'), (ARRAY['mysql','postgresql','sqlserver','oracle'])[1 + i % 4],
        '10.' || (i / 65536) || '.' || (i / 256 % 256) || '.' || (i % 256), 5432, true, 0, 'scale instance ' || i
 FROM generate_series(1, $N) i;
 INSERT INTO instance_databases (instance_id, database_name, is_active, first_seen_date, last_seen_date)

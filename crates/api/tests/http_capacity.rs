@@ -209,6 +209,26 @@ async fn aggregation_values_and_read_models() {
         json!({"id": a, "name": "cap-a", "host": "10.0.0.1", "db_type": "mysql"})
     );
     let sales_id = l["items"][1]["id"].as_i64().unwrap();
+    // search: database name (case-insensitive) or the instance's name/host
+    for (q, names) in [
+        ("SAL", vec!["sales"]),
+        ("cap-a", vec!["hr", "sales"]),
+        ("10.0.0.1", vec!["hr", "sales"]),
+        ("nothing", vec![]),
+    ] {
+        let v = app
+            .get(&format!("/api/v1/databases/ledgers?search={q}"))
+            .await
+            .ok(200, "获取数据库台账成功");
+        let got: Vec<&str> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["database_name"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, names, "search {q}");
+        assert_eq!(v["total"], names.len());
+    }
     let t = app
         .get(&format!(
             "/api/v1/databases/ledgers/{sales_id}/capacity-trend?days=abc"

@@ -421,7 +421,8 @@ impl MigrationTrait for M0007LogSearch {
 
 /// Issue 12: list pages whose cost does not grow with the fleet. On both stores: b-trees in
 /// the lists' sort orders (`instances (id) / (name, id)` of live instances, `account_permission
-/// (username, id)`, `instance_accounts (id) WHERE is_active`) so a page — deep pages too — is
+/// (username, id)`, `instance_accounts (id) WHERE is_active`, the credential, tag and session
+/// list orders) so a page — deep pages too — is
 /// read from an index before rows are fetched. On PostgreSQL: trigram GIN indexes for the
 /// case-insensitive substring searches (`lower(name|host|description)` of instances,
 /// `lower(username)` of accounts), written through (`fastupdate = off`): a pending list of
@@ -444,6 +445,9 @@ impl MigrationTrait for M0008FleetScale {
             "CREATE INDEX IF NOT EXISTS ix_instances_live_name ON instances (name, id) WHERE deleted_at IS NULL",
             "CREATE INDEX IF NOT EXISTS ix_account_permission_username_id ON account_permission (username, id)",
             "CREATE INDEX IF NOT EXISTS ix_instance_accounts_active_id ON instance_accounts (id) WHERE is_active",
+            "CREATE INDEX IF NOT EXISTS ix_credentials_created_id ON credentials (created_at DESC, id DESC)",
+            "CREATE INDEX IF NOT EXISTS ix_tags_list_order ON tags (category, display_name, name, created_at DESC)",
+            "CREATE INDEX IF NOT EXISTS ix_sync_sessions_started_id ON sync_sessions (started_at DESC, id DESC)",
         ] {
             db.execute_unprepared(sql).await?;
         }

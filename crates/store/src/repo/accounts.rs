@@ -351,43 +351,25 @@ pub async fn ledger_export_page(
 fn ledger_condition(backend: sea_orm::DbBackend, f: &LedgerFilter) -> Condition {
     use account_permission::Column as C;
     let mut cond = Condition::all().add(C::InstanceAccountId.in_subquery(inventory_ids(true)));
-    if let Some(s) = &f.search
-        && backend == sea_orm::DbBackend::Postgres
-    {
-        // `instance_id = ANY(ARRAY(…))` is an index condition, so the username trigram bitmap
-        // and the instance_id b-tree combine (an `IN (subquery)` under OR scans the ledger)
-        let mut sub = Query::select();
-        sub.column(instance::Column::Id)
-            .from(instance::Entity)
-            .cond_where(
-                Condition::any()
-                    .add(icontains(instance::Column::Name, s))
-                    .add(icontains(instance::Column::Host, s)),
-            );
+    if let Some(s) = &f.search {
+        let sub = super::instances_named_like(s);
+        let of_instances = if backend == sea_orm::DbBackend::Postgres {
+            // `instance_id = ANY(ARRAY(…))` is an index condition, so the username trigram
+            // bitmap and the instance_id b-tree combine (`IN (subquery)` under OR scans)
+            Expr::cust_with_expr(
+                "\"account_permission\".\"instance_id\" = ANY(ARRAY($1))",
+                sea_orm::sea_query::SimpleExpr::SubQuery(
+                    None,
+                    Box::new(sub.into_sub_query_statement()),
+                ),
+            )
+        } else {
+            C::InstanceId.in_subquery(sub)
+        };
         cond = cond.add(
             Condition::any()
                 .add(icontains(C::Username, s))
-                .add(Expr::cust_with_expr(
-                    "\"account_permission\".\"instance_id\" = ANY(ARRAY($1))",
-                    sea_orm::sea_query::SimpleExpr::SubQuery(
-                        None,
-                        Box::new(sub.into_sub_query_statement()),
-                    ),
-                )),
-        );
-    } else if let Some(s) = &f.search {
-        let mut sub = Query::select();
-        sub.column(instance::Column::Id)
-            .from(instance::Entity)
-            .cond_where(
-                Condition::any()
-                    .add(icontains(instance::Column::Name, s))
-                    .add(icontains(instance::Column::Host, s)),
-            );
-        cond = cond.add(
-            Condition::any()
-                .add(icontains(C::Username, s))
-                .add(C::InstanceId.in_subquery(sub)),
+                .add(of_instances),
         );
     }
     if let Some(t) = &f.db_type {

@@ -365,18 +365,10 @@ fn ledger_condition(f: &LedgerFilter) -> Condition {
         .add(idb::Column::IsActive.eq(true))
         .add(idb::Column::InstanceId.in_subquery(active_instances(f.db_type.as_deref())));
     if let Some(s) = &f.search {
-        let mut sub = Query::select();
-        sub.column(instance::Column::Id)
-            .from(instance::Entity)
-            .cond_where(
-                Condition::any()
-                    .add(icontains(instance::Column::Name, s))
-                    .add(icontains(instance::Column::Host, s)),
-            );
         c = c.add(
             Condition::any()
-                .add(icontains(idb::Column::DatabaseName, s))
-                .add(idb::Column::InstanceId.in_subquery(sub)),
+                .add(icontains((idb::Entity, idb::Column::DatabaseName), s))
+                .add(idb::Column::InstanceId.in_subquery(super::instances_named_like(s))),
         );
     }
     if !f.tags.is_empty() {

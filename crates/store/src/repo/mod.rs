@@ -63,6 +63,20 @@ pub fn icontains_any<C: sea_orm::sea_query::IntoColumnRef + Copy>(
         .fold(Condition::any(), |c, col| c.add(icontains(*col, needle)))
 }
 
+/// `SELECT id FROM instances` whose name or host contains `needle`, case-insensitive (the
+/// instance part of the ledgers' `search`).
+pub fn instances_named_like(needle: &str) -> SelectStatement {
+    let mut sub = Query::select();
+    sub.column(crate::entity::instance::Column::Id)
+        .from(crate::entity::instance::Entity)
+        .cond_where(
+            Condition::any()
+                .add(icontains(crate::entity::instance::Column::Name, needle))
+                .add(icontains(crate::entity::instance::Column::Host, needle)),
+        );
+    sub
+}
+
 /// `SELECT instance_id` of the instances carrying any of the tag names (`tags` filters).
 pub fn instances_with_tags(names: Vec<String>) -> SelectStatement {
     let mut sub = Query::select();
