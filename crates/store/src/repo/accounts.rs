@@ -23,6 +23,21 @@ fn inventory_ids(active: bool) -> SelectStatement {
     sub
 }
 
+/// "The account's inventory row is active". SQLite turns `IN (subquery)` into a loop over the
+/// whole subquery and sorts the ledger after (167 ms at 100,000 accounts); a correlated
+/// `EXISTS` lets it walk the username index and probe (0.1 ms). PostgreSQL plans both as the
+/// same semi-join and keeps `IN`.
+fn active_inventory(backend: sea_orm::DbBackend) -> sea_orm::sea_query::SimpleExpr {
+    if backend == sea_orm::DbBackend::Sqlite {
+        Expr::cust(
+            "EXISTS (SELECT 1 FROM \"instance_accounts\" WHERE \"instance_accounts\".\"id\" = \
+             \"account_permission\".\"instance_account_id\" AND \"instance_accounts\".\"is_active\" = 1)",
+        )
+    } else {
+        account_permission::Column::InstanceAccountId.in_subquery(inventory_ids(true))
+    }
+}
+
 /// Sort keys of the account lists (ties by id ascending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountSort {
@@ -134,8 +149,7 @@ pub async fn instance_page(
         cond = cond.add(icontains(account_permission::Column::Username, s));
     }
     if !f.include_deleted {
-        cond = cond
-            .add(account_permission::Column::InstanceAccountId.in_subquery(inventory_ids(true)));
+        cond = cond.add(active_inventory(db.get_database_backend()));
     }
     account_page(db, cond, sort, desc, page_no, size, None).await
 }
@@ -350,7 +364,7 @@ pub async fn ledger_export_page(
 
 fn ledger_condition(backend: sea_orm::DbBackend, f: &LedgerFilter) -> Condition {
     use account_permission::Column as C;
-    let mut cond = Condition::all().add(C::InstanceAccountId.in_subquery(inventory_ids(true)));
+    let mut cond = Condition::all().add(active_inventory(backend));
     if let Some(s) = &f.search {
         let sub = super::instances_named_like(s);
         let of_instances = if backend == sea_orm::DbBackend::Postgres {
