@@ -77,7 +77,7 @@ pub async fn list(
     let custom = f.search.is_some();
     let total = svc
         .cached_total(repo::count_key(&svc.db, f), async {
-            let txn = repo::read_txn(&svc.db, custom).await?;
+            let txn = wf_store::repo::read_txn(&svc.db, custom).await?;
             let n = repo::count(&txn, f).await?;
             txn.commit().await?;
             Ok(n)
@@ -86,7 +86,9 @@ pub async fn list(
         .public(public)?;
     let rows = match (page - 1).checked_mul(limit).filter(|o| *o < total) {
         Some(offset) if custom => {
-            let txn = repo::read_txn(&svc.db, true).await.public(public)?;
+            let txn = wf_store::repo::read_txn(&svc.db, true)
+                .await
+                .public(public)?;
             let rows = repo::page(&txn, f, sort, desc, offset, limit)
                 .await
                 .public(public)?;

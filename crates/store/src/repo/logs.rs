@@ -37,6 +37,16 @@ pub struct NewLog {
     pub context: serde_json::Value,
 }
 
+impl NewLog {
+    /// The module as stored: its first 100 characters (`varchar(100)`).
+    fn module_column(&self) -> &str {
+        match self.module.char_indices().nth(100) {
+            Some((end, _)) => &self.module[..end],
+            None => &self.module,
+        }
+    }
+}
+
 /// One row of a PostgreSQL log batch, serialized borrowed.
 #[derive(serde::Serialize)]
 struct JsonRow<'a> {
@@ -71,16 +81,12 @@ pub async fn insert_batch(
                 if i > 0 {
                     rows.push(b',');
                 }
-                let module = match e.module.char_indices().nth(100) {
-                    Some((end, _)) => &e.module[..end],
-                    None => e.module.as_str(),
-                };
                 serde_json::to_writer(
                     &mut rows,
                     &JsonRow {
                         timestamp: &e.timestamp,
                         level: e.level,
-                        module,
+                        module: e.module_column(),
                         message: &e.message,
                         traceback: e.traceback.as_deref(),
                         context: &e.context,
@@ -106,7 +112,7 @@ pub async fn insert_batch(
         let models = chunk.iter().map(|e| unified_log::ActiveModel {
             timestamp: Set(e.timestamp),
             level: Set(e.level.to_string()),
-            module: Set(e.module.chars().take(100).collect()),
+            module: Set(e.module_column().to_string()),
             message: Set(e.message.clone()),
             traceback: Set(e.traceback.clone()),
             context: Set(Some(e.context.clone())),
@@ -119,8 +125,6 @@ pub async fn insert_batch(
     }
     Ok(())
 }
-
-pub use super::read_txn;
 
 /// Filters of the log list, search and export.
 #[derive(Debug, Clone, Default)]
