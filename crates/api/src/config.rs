@@ -29,6 +29,9 @@ pub struct Settings {
     pub db_max_connections: u32,
     /// `SYNC_PARALLELISM`: instances a fleet account sync works on at once (default 4).
     pub sync_parallelism: u32,
+    /// `QUEUE_LEASE_SECONDS` (default 60): how long a node holds a claimed fleet record
+    /// without a heartbeat before another node may re-claim it.
+    pub queue_lease_seconds: u32,
     /// `simple` (in-process) or `redis`.
     pub cache_type: String,
     pub cache_redis_url: String,
@@ -245,6 +248,7 @@ impl Settings {
             db_connection_timeout: r.int("DB_CONNECTION_TIMEOUT", 30, 1),
             db_max_connections: r.int("DB_MAX_CONNECTIONS", 20, 1),
             sync_parallelism: r.int("SYNC_PARALLELISM", 4, 1),
+            queue_lease_seconds: r.int("QUEUE_LEASE_SECONDS", 60, 3),
             cache_type,
             cache_redis_url,
             cache_default_timeout: r.int("CACHE_DEFAULT_TIMEOUT", 300, 1),

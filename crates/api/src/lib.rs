@@ -2,6 +2,7 @@
 //! (`shared/spec/api-v1.md`); handlers stay thin: parse, authorize, call a service, wrap the
 //! envelope.
 
+pub mod audit;
 pub mod config;
 pub mod ctx;
 pub mod envelope;

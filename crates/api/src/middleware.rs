@@ -96,13 +96,19 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
         method = %method, path = %uri.path());
     let mut resp = {
         use tracing::Instrument;
-        next.run(req).instrument(span.clone()).await
+        // one reading of the cache generations per request (wf_services::context)
+        wf_services::context::request_scope(next.run(req).instrument(span.clone())).await
     };
     if let Ok(v) = HeaderValue::from_str(&meta.id) {
         resp.headers_mut().insert("x-request-id", v);
     }
     let _entered = span.enter();
     let status = resp.status().as_u16();
+    if status < 400
+        && let Some(module) = crate::audit::module_of(&method, uri.path())
+    {
+        resp = crate::audit::record(resp, module, &method, uri.path()).await;
+    }
     let err = match resp.extensions().get::<AppError>() {
         Some(e) => e.clone(),
         None if status >= 400 => {

@@ -314,20 +314,26 @@ async fn an_instance_is_never_synced_twice_at_once() {
 }
 
 #[tokio::test]
-async fn a_restart_marks_orphaned_sessions_interrupted() {
+async fn orphaned_queue_sessions_are_finished_and_orphaned_aggregations_interrupted() {
     use wf_store::repo::sessions::{NewSession, create};
     let u = unique();
     let mut app = app_with("2").await;
     let iid = pg_instance(&mut app, &format!("orphan-{u}"), 5432).await as i32;
     let store = app.state.svc.store().clone();
     let instances = vec![(iid, format!("orphan-{u}"))];
-    for sid in ["orphan-session", "live-session"] {
+    // an account session whose node died before any record was claimed, and two aggregation
+    // sessions: one whose runner died, one whose runner (another node) still renews its lease
+    for (sid, category) in [
+        ("orphan-queue", "account"),
+        ("orphan-aggregation", "aggregation"),
+        ("live-aggregation", "aggregation"),
+    ] {
         create(
             &store,
             &NewSession {
                 session_id: sid,
                 sync_type: "scheduled_task",
-                sync_category: "account",
+                sync_category: category,
                 created_by: None,
                 instances: &instances,
             },
@@ -335,10 +341,9 @@ async fn a_restart_marks_orphaned_sessions_interrupted() {
         .await
         .unwrap();
     }
-    // the live one still has a runner renewing its lease (another node)
     wf_store::repo::leases::try_acquire(
         &store,
-        "sync-session:live-session",
+        "sync-session:live-aggregation",
         "node-b",
         chrono::Duration::minutes(1),
     )
@@ -350,7 +355,7 @@ async fn a_restart_marks_orphaned_sessions_interrupted() {
             .unwrap(),
         1
     );
-    let s = session(&mut app, "orphan-session").await;
+    let s = session(&mut app, "orphan-aggregation").await;
     assert_eq!(s["status"], "interrupted");
     assert!(s["completed_at"].is_string());
     assert_eq!(s["instance_records"][0]["status"], "failed");
@@ -358,7 +363,20 @@ async fn a_restart_marks_orphaned_sessions_interrupted() {
         s["instance_records"][0]["error_message"],
         wf_services::fleet::INTERRUPTED
     );
-    assert_eq!(session(&mut app, "live-session").await["status"], "running");
+    assert_eq!(session(&mut app, "live-aggregation").await["status"], "running");
+    // the queue session is not interrupted: this node's worker takes its record and ends it
+    wf_services::fleet::ensure_worker(&app.state.svc);
+    let s = wait_done(&mut app, "orphan-queue").await;
+    assert_eq!(s["instance_records"][0]["status"], "completed", "{s}");
+    for _ in 0..100 {
+        if session(&mut app, "orphan-queue").await["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let s = session(&mut app, "orphan-queue").await;
+    assert_eq!(s["status"], "completed", "{s}");
+    assert_eq!(s["successful_instances"], 1);
     let l = app
         .get("/api/v1/history/sessions?status=interrupted")
         .await

@@ -205,6 +205,18 @@ impl AppError {
             msg,
         )
     }
+    /// 503 `DATABASE_UNAVAILABLE` `数据库暂时不可用,请稍后再试`: the app store cannot be reached
+    /// (issue 16); the client may retry.
+    pub fn store_unavailable() -> Self {
+        Self::new(
+            503,
+            Category::Database,
+            Severity::High,
+            "DATABASE_UNAVAILABLE",
+            "数据库暂时不可用,请稍后再试",
+        )
+        .with_header("Retry-After", "5")
+    }
     /// 500 `INTERNAL_ERROR` with the endpoint's public error text.
     pub fn system(msg: impl Into<String>) -> Self {
         Self::new(500, Category::System, Severity::High, "INTERNAL_ERROR", msg)

@@ -127,16 +127,21 @@ pub struct CurrentAggregation {
     pub session: SessionView,
 }
 
-/// Create a running aggregation session with one pending record per active instance.
+/// Create a running aggregation session with one pending record per active instance, under a
+/// session lease this node holds while it runs (a node killed mid-run leaves it `interrupted`
+/// at the next sweep or start).
 async fn open_session(
     svc: &Services,
     sync_type: &str,
     created_by: Option<i32>,
     public: &'static str,
-) -> ServiceResult<(String, u64)> {
+) -> ServiceResult<(String, u64, crate::fleet::SessionLease)> {
     let targets = instance_repo::sync_targets(&svc.db).await.public(public)?;
     let named: Vec<(i32, String)> = targets.iter().map(|i| (i.id, i.name.clone())).collect();
     let session_id = uuid::Uuid::new_v4().to_string();
+    let lease = crate::fleet::SessionLease::take(svc, &session_id)
+        .await
+        .public(public)?;
     let txn = crate::begin(svc, public).await?;
     session_repo::create(
         &txn,
@@ -151,7 +156,9 @@ async fn open_session(
     .await
     .public(public)?;
     txn.commit().await.public(public)?;
-    Ok((session_id, named.len() as u64))
+    tracing::info!(module = "aggregation_sync", session_id = %session_id, total_instances = named.len(),
+        "聚合会话已开始: {} 个实例", named.len());
+    Ok((session_id, named.len() as u64, lease))
 }
 
 /// Close a session whose statements all ran (`completed`) or failed (`failed`, every record
@@ -190,6 +197,8 @@ async fn close_session(
     session_repo::finish(&svc.db, session_id, final_status, ok, failed)
         .await
         .public(public)?;
+    tracing::info!(module = "aggregation_sync", session_id = %session_id, status = final_status,
+        "聚合会话已结束: {final_status}");
     Ok(())
 }
 
@@ -219,7 +228,7 @@ pub async fn aggregate_current(
     const PUB: &str = "触发当前周期数据聚合失败";
     let today = china_today(chrono::Utc::now());
     let range = range_of(PeriodType::Daily, today, today);
-    let (session_id, active) = open_session(svc, "manual_task", created_by, PUB).await?;
+    let (session_id, active, _lease) = open_session(svc, "manual_task", created_by, PUB).await?;
     let started = std::time::Instant::now();
     let run = async {
         let txn = crate::begin(svc, PUB).await?;
@@ -259,7 +268,7 @@ pub async fn aggregate_current(
         add_counts(&mut items, c);
     }
     close_session(svc, &session_id, active, Ok(&items), details, PUB).await?;
-    svc.changed(crate::context::Change::Instances).await;
+    svc.changed(crate::context::Change::Capacity).await;
     analyze_after(svc, &items).await;
     tracing::info!(
         instances = active,
@@ -324,7 +333,7 @@ pub async fn aggregate_periods(
 ) -> ServiceResult<PeriodsResult> {
     const PUB: &str = "统计聚合任务执行失败";
     let today = china_today(chrono::Utc::now());
-    let (session_id, active) = open_session(svc, sync_type, created_by, PUB).await?;
+    let (session_id, active, _lease) = open_session(svc, sync_type, created_by, PUB).await?;
     let mut details = serde_json::Map::new();
     let mut items = HashMap::new();
     let run = async {
@@ -356,7 +365,7 @@ pub async fn aggregate_periods(
         return Err(e);
     }
     close_session(svc, &session_id, active, Ok(&items), base, PUB).await?;
-    svc.changed(crate::context::Change::Instances).await;
+    svc.changed(crate::context::Change::Capacity).await;
     analyze_after(svc, &items).await;
     let any = !items.is_empty();
     Ok(PeriodsResult {

@@ -110,7 +110,7 @@ pub async fn sync_instance_capacity(
     let result = collect_instance(svc, &inst)
         .await
         .map_err(|e| e.into_service(inst.id))?;
-    svc.changed(crate::context::Change::Instances).await;
+    svc.changed(crate::context::Change::Capacity).await;
     // best effort: today's daily aggregation of the instance
     if result.instance_stat_updated {
         let today = china_today(chrono::Utc::now());
@@ -264,33 +264,35 @@ pub async fn start_collect_all(
     sync_type: &str,
     created_by: Option<i32>,
 ) -> ServiceResult<String> {
-    let job: crate::fleet::Job = std::sync::Arc::new(|svc, _session_id, inst| {
-        Box::pin(async move { collect_job(&svc, &inst).await })
-    });
     crate::fleet::start_session(
         svc,
         "capacity",
         sync_type,
         created_by,
         "容量同步任务触发失败",
-        job,
     )
     .await
 }
 
-async fn collect_job(svc: &Services, inst: &instance::Model) -> crate::fleet::JobResult {
+/// Capacity collection of one instance of a queue session, under the instance's capacity
+/// lease held as the session (a node re-claiming a dead node's record takes the same lease).
+pub(crate) async fn collect_job(
+    svc: &Services,
+    session_id: &str,
+    inst: &instance::Model,
+) -> crate::fleet::JobResult {
     use wf_store::repo::leases;
     use wf_store::repo::sessions::{RecordOutcome, status};
-    let (name, holder) = (
-        capacity_lease(inst.id),
-        format!("{}:{}", svc.node_id, uuid::Uuid::new_v4()),
-    );
+    let (name, holder) = (capacity_lease(inst.id), format!("session:{session_id}"));
     match leases::try_acquire(&svc.db, &name, &holder, crate::fleet::INSTANCE_LEASE_TTL).await {
         Ok(true) => {}
         Ok(false) => return crate::fleet::skipped_busy(),
         Err(e) => return crate::fleet::failed(format!("数据库查询错误: {e}")),
     }
     let out = collect_instance(svc, inst).await;
+    if out.is_ok() {
+        svc.changed(crate::context::Change::Capacity).await;
+    }
     if let Err(e) = leases::release(&svc.db, &name, &holder).await {
         tracing::warn!(instance = inst.id, error = %e, "capacity lease release failed (it expires)");
     }

@@ -134,6 +134,7 @@ pub async fn instance_aggregations(
     } else {
         let total = svc
             .cached_total(
+                crate::context::Area::Capacity,
                 repo::instance_agg_count_key(&svc.db, f),
                 repo::instance_agg_count(&svc.db, f),
             )

@@ -35,12 +35,20 @@ pub struct CachedRule {
     pub created_at: Option<String>,
 }
 
-/// Active rules in creation order (oldest first), from the cache when present, else from the
-/// store (then cached under `all` and per db type).
+/// Active rules in creation order (oldest first), from the cache when present and built under
+/// the current rules generation, else from the store (then cached under `all` as
+/// `{"generation", "rules"}` and per db type).
 pub async fn active_rules(svc: &Services, public: &'static str) -> ServiceResult<Vec<CachedRule>> {
     let all_key = format!("{PREFIX}all");
-    if let Some(v) = svc.cache.get(&all_key).await
-        && let Ok(rules) = serde_json::from_value::<Vec<CachedRule>>(v)
+    // the `all` entry carries the rules generation it was built under: a rule written on any
+    // node makes every node's next run reload, whatever cache backend a node has (issue 16)
+    let generation = svc
+        .generation(crate::context::Area::Rules)
+        .await
+        .public(public)?;
+    if let Some(mut v) = svc.cache.get(&all_key).await
+        && v.get("generation").and_then(Value::as_u64) == Some(generation)
+        && let Ok(rules) = serde_json::from_value::<Vec<CachedRule>>(v["rules"].take())
     {
         return Ok(rules);
     }
@@ -59,7 +67,13 @@ pub async fn active_rules(svc: &Services, public: &'static str) -> ServiceResult
             created_at: r.created_at.as_ref().map(wf_domain::time::iso),
         })
         .collect();
-    svc.cache.set(&all_key, &json!(rules), RULE_TTL_SECS).await;
+    svc.cache
+        .set(
+            &all_key,
+            &json!({"generation": generation, "rules": rules}),
+            RULE_TTL_SECS,
+        )
+        .await;
     let mut by_type: BTreeMap<&str, Vec<&CachedRule>> =
         DB_TYPES.iter().map(|t| (*t, Vec::new())).collect();
     for r in &rules {

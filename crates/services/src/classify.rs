@@ -156,7 +156,7 @@ pub async fn auto_classify(
     repo::delete_ids(&txn, &stale).await.public(PUB)?;
     repo::insert_auto(&txn, &rows).await.public(PUB)?;
     txn.commit().await.public(PUB)?;
-    svc.changed(crate::context::Change::Instances).await;
+    svc.changed(crate::context::Change::Accounts).await;
     if rows.len() + stale.len() > 1_000
         && let Err(e) = repo::analyze(&svc.db).await
     {
@@ -302,7 +302,7 @@ pub async fn remove_assignment(svc: &Services, id: Option<i32>) -> ServiceResult
     };
     let a = found.ok_or_else(ServiceError::framework_not_found)?;
     repo::deactivate(&svc.db, a.id).await.public(PUB)?;
-    svc.changed(crate::context::Change::Instances).await;
+    svc.changed(crate::context::Change::Accounts).await;
     Ok(())
 }
 

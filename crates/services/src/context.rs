@@ -11,12 +11,12 @@ use crate::CredentialCipher;
 use crate::cache::{AppCache, instance_prefix};
 use crate::users::SessionUser;
 
-/// How long a loaded session user is reused on this node (seconds-level staleness bound for
-/// changes made on other nodes; writes on this node invalidate immediately).
+/// Longest reuse of a loaded session user; it is dropped sooner by any user write on any
+/// node (its [`Area::Users`] generation).
 pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
 
-/// How long a cached instance-list total may be reused: writes on this node invalidate at
-/// once (generation bump); writes on other nodes are seen within this bound.
+/// Shortest lifetime of a cached list total; writes on any node invalidate it at once
+/// (generation bump).
 pub const LIST_COUNT_TTL: Duration = Duration::from_secs(2);
 
 /// Longest reuse of an expensive total (issue 12): a total that took `t` to count is kept for
@@ -55,14 +55,88 @@ impl moka::Expiry<String, CachedTotal> for TotalExpiry {
     }
 }
 
-/// What a write changed (the argument of [`Services::changed`]).
+/// A cache area: what a node may keep in memory about it is keyed by the area's generation
+/// (issue 16). On PostgreSQL the generations live in the store (`cache_generations`), so a
+/// write acknowledged on any node is seen by every node's next request; on SQLite (one node)
+/// they are this process's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    /// User rows: role, active flag, deletion (the session user cache).
+    Users,
+    /// Which instances match an instance-list filter (instances, tag links, credentials).
+    Instances,
+    /// Which accounts match a ledger filter (account set, classification assignments).
+    Accounts,
+    /// Capacity inventory, sizes and aggregations.
+    Capacity,
+    /// Log entries (log list totals).
+    Logs,
+    /// Classification rules and classifications (the rule cache).
+    Rules,
+}
+
+impl Area {
+    /// Every area, in generation-array order.
+    pub const ALL: [Area; 6] = [
+        Area::Users,
+        Area::Instances,
+        Area::Accounts,
+        Area::Capacity,
+        Area::Logs,
+        Area::Rules,
+    ];
+
+    /// The area's row name in `cache_generations`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Area::Users => "users",
+            Area::Instances => "instances",
+            Area::Accounts => "accounts",
+            Area::Capacity => "capacity",
+            Area::Logs => "logs",
+            Area::Rules => "rules",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One reading of every area's generation.
+pub type Generations = [u64; 6];
+
+tokio::task_local! {
+    /// The generations read once for the current request (see [`request_scope`]).
+    static REQUEST_GENERATIONS: std::cell::Cell<Option<Generations>>;
+}
+
+/// Run one request with its own generations snapshot: the first cache lookup of the request
+/// reads the store's generations (one statement), later lookups of the same request reuse
+/// them; a write in the request clears the snapshot. Outside a scope (background runs) every
+/// lookup reads the store.
+pub async fn request_scope<F: std::future::Future>(f: F) -> F::Output {
+    REQUEST_GENERATIONS
+        .scope(std::cell::Cell::new(None), f)
+        .await
+}
+
+/// What a write changed (the argument of [`Services::changed`]). Each variant names the cache
+/// areas it bumps, so a sync does not drop the instance list's caches.
 #[derive(Debug, Clone)]
 pub enum Change {
-    /// Which rows match a list filter may have changed (instance, tag-link, account-sync or
-    /// classification writes): cached list totals are dropped.
+    /// Which instances match an instance-list filter may have changed (instance rows, tag
+    /// links, credentials); instance names and tags filter the ledgers too.
     Instances,
-    /// Instances were hard- or soft-deleted in bulk: list totals and their cached data.
+    /// Instances were hard- or soft-deleted in bulk: instance list, ledgers and capacity lists
+    /// (their rows join live instances), and the instances' cached data.
     InstancesRemoved(Vec<i32>),
+    /// The account set or classification assignments changed (ledger totals).
+    Accounts,
+    /// Capacity inventory, sizes or aggregations changed.
+    Capacity,
+    /// Log entries were written or removed (log list totals).
+    Logs,
     /// A user row changed (session user cache).
     User(i32),
     /// A classification rule or a classification changed: the rule cache is dropped
@@ -70,28 +144,61 @@ pub enum Change {
     Rules,
 }
 
-/// The services handle (cheap to clone).
+impl Change {
+    fn areas(&self) -> &'static [Area] {
+        match self {
+            // instance names, hosts and tags are ledger and capacity filters too
+            Change::Instances => &[Area::Instances, Area::Accounts, Area::Capacity],
+            Change::InstancesRemoved(_) => &[Area::Instances, Area::Accounts, Area::Capacity],
+            Change::Accounts => &[Area::Accounts],
+            Change::Capacity => &[Area::Capacity],
+            Change::Logs => &[Area::Logs],
+            Change::User(_) => &[Area::Users],
+            Change::Rules => &[Area::Rules, Area::Accounts],
+        }
+    }
+}
+
+/// The services handle: one `Arc` (cloning it is one atomic increment, whatever it holds).
 #[derive(Clone)]
-pub struct Services {
+pub struct Services(Arc<ServicesInner>);
+
+impl std::ops::Deref for Services {
+    type Target = ServicesInner;
+    fn deref(&self) -> &ServicesInner {
+        &self.0
+    }
+}
+
+/// What [`Services`] holds.
+pub struct ServicesInner {
     pub(crate) db: Store,
-    pub(crate) cipher: Arc<CredentialCipher>,
-    pub(crate) cache: Arc<AppCache>,
+    pub(crate) cipher: CredentialCipher,
+    pub(crate) cache: AppCache,
     /// bcrypt cost of new hashes (`BCRYPT_LOG_ROUNDS`).
     pub(crate) bcrypt_cost: u32,
-    pub(crate) users: moka::future::Cache<i32, SessionUser>,
+    /// Session users with the [`Area::Users`] generation they were loaded under.
+    pub(crate) users: moka::future::Cache<i32, (u64, SessionUser)>,
     pub(crate) list_counts: moka::future::Cache<String, CachedTotal>,
     /// Page anchors of list filters (instance ids every `ANCHOR_STEP` rows), same lifetime and
     /// generation keys as the totals.
     pub(crate) list_anchors: moka::future::Cache<String, Arc<Vec<i32>>>,
-    generation: Arc<AtomicU64>,
+    /// This process's generations (the only ones on SQLite; a floor on PostgreSQL).
+    local: [AtomicU64; 6],
+    /// Generations live in the store (PostgreSQL: several nodes may share it).
+    shared: bool,
     /// This process's identity in lease holders (`<uuid>`).
     pub(crate) node_id: Arc<str>,
-    /// How many instances a fleet sync works on at once.
-    pub(crate) sync_parallelism: usize,
+    /// How many instances a fleet run works on at once on this node.
+    pub(crate) sync_parallelism: std::sync::atomic::AtomicUsize,
     /// This node's scheduler state (enabled, leader, heartbeat).
     pub(crate) scheduler: crate::scheduler::SharedState,
     /// Dashboard results with the time they were computed (`dashboard` module lifetimes).
     pub(crate) dashboard: moka::future::Cache<String, (std::time::Instant, serde_json::Value)>,
+    /// Seconds a claimed queue record is held without a heartbeat (`QUEUE_LEASE_SECONDS`).
+    pub(crate) queue_lease_secs: std::sync::atomic::AtomicU32,
+    /// This node's fleet queue worker (started once, woken on new work).
+    pub(crate) fleet_worker: crate::fleet::WorkerHandle,
 }
 
 /// Default number of instances a fleet sync works on at once (`SYNC_PARALLELISM`).
@@ -100,10 +207,11 @@ pub const DEFAULT_SYNC_PARALLELISM: usize = 4;
 impl Services {
     /// Build the handle.
     pub fn new(db: Store, cipher: CredentialCipher, cache: AppCache, bcrypt_cost: u32) -> Self {
-        Services {
+        let shared = db.get_database_backend() == sea_orm::DbBackend::Postgres;
+        Services(Arc::new(ServicesInner {
             db,
-            cipher: Arc::new(cipher),
-            cache: Arc::new(cache),
+            cipher,
+            cache,
             bcrypt_cost,
             users: moka::future::Cache::builder()
                 .max_capacity(10_000)
@@ -115,23 +223,42 @@ impl Services {
                 .build(),
             list_anchors: moka::future::Cache::builder()
                 .max_capacity(1_000)
-                .time_to_live(LIST_COUNT_TTL)
+                .time_to_live(LIST_COUNT_MAX_TTL)
                 .build(),
-            generation: Arc::new(AtomicU64::new(0)),
+            local: Default::default(),
+            shared,
             node_id: uuid::Uuid::new_v4().simple().to_string().into(),
-            sync_parallelism: DEFAULT_SYNC_PARALLELISM,
+            sync_parallelism: DEFAULT_SYNC_PARALLELISM.into(),
             scheduler: Default::default(),
             dashboard: moka::future::Cache::builder()
                 .max_capacity(64)
                 .time_to_live(Duration::from_secs(300))
                 .build(),
-        }
+            queue_lease_secs: (crate::fleet::CLAIM_TTL.num_seconds() as u32).into(),
+            fleet_worker: Default::default(),
+        }))
     }
 
-    /// Set how many instances a fleet sync works on at once (at least 1).
-    pub fn with_sync_parallelism(mut self, n: usize) -> Self {
-        self.sync_parallelism = n.max(1);
+    /// Set how many instances a fleet run works on at once on this node (at least 1).
+    pub fn with_sync_parallelism(self, n: usize) -> Self {
+        self.sync_parallelism.store(n.max(1), Ordering::Relaxed);
         self
+    }
+
+    /// Set how long a claimed queue record is held without a heartbeat (seconds, at least 3).
+    pub fn with_queue_lease(self, secs: u32) -> Self {
+        self.queue_lease_secs.store(secs.max(3), Ordering::Relaxed);
+        self
+    }
+
+    /// How long a claimed queue record is held without a heartbeat.
+    pub(crate) fn queue_lease(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.queue_lease_secs.load(Ordering::Relaxed).into())
+    }
+
+    /// This node's identity in lease holders and queue claims.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
     }
 
     /// The store pool (tests seed rows through it; handlers never do).
@@ -154,14 +281,24 @@ impl Services {
         &self.cache
     }
 
-    /// The one change hook: every write that affects a cache reports here.
+    /// The one change hook: every acknowledged write reports here before it answers. The
+    /// areas of the change are bumped in this process and, on PostgreSQL, in the store (so
+    /// every node's next request sees them); a failed store bump is logged as an error and
+    /// the other nodes fall back on the caches' lifetimes ([`LIST_COUNT_MAX_TTL`]).
     pub async fn changed(&self, change: Change) {
-        match change {
-            Change::Instances => {
-                self.generation.fetch_add(1, Ordering::SeqCst);
+        let areas = change.areas();
+        for a in areas {
+            self.local[a.index()].fetch_add(1, Ordering::SeqCst);
+        }
+        let _ = REQUEST_GENERATIONS.try_with(|c| c.set(None));
+        if self.shared {
+            let names: Vec<&str> = areas.iter().map(|a| a.as_str()).collect();
+            if let Err(e) = wf_store::repo::generations::bump(&self.db, &names).await {
+                tracing::error!(areas = ?names, error = %e, "cache generation bump failed; other nodes see this write when their caches expire");
             }
+        }
+        match change {
             Change::InstancesRemoved(ids) => {
-                self.generation.fetch_add(1, Ordering::SeqCst);
                 for id in ids {
                     if let Err(e) = self.cache.invalidate_prefix(&instance_prefix(id)).await {
                         tracing::warn!(instance = id, error = %e, "cache invalidation failed");
@@ -178,22 +315,52 @@ impl Services {
                     tracing::warn!(error = %e, "rule cache invalidation failed");
                 }
             }
+            _ => {}
         }
     }
 
-    /// The total of a list filter (`count_key` = its count statement text), cached for
-    /// [`LIST_COUNT_TTL`] — longer for expensive counts, see [`CachedTotal`] — under the
-    /// current write generation; when it expires one request
-    /// recounts while concurrent ones wait for that figure (no stampede).
+    /// Every area's generation as this request sees it: this process's counters on SQLite; on
+    /// PostgreSQL the store's (one statement, read once per request — see
+    /// [`request_scope`]).
+    pub async fn generations(&self) -> Result<Generations, sea_orm::DbErr> {
+        let local = || std::array::from_fn(|i| self.local[i].load(Ordering::SeqCst));
+        if !self.shared {
+            return Ok(local());
+        }
+        if let Ok(Some(g)) = REQUEST_GENERATIONS.try_with(|c| c.get()) {
+            return Ok(g);
+        }
+        let rows = wf_store::repo::generations::read_all(&self.db).await?;
+        let mut g: Generations = [0; 6];
+        for (name, n) in rows {
+            if let Some(a) = Area::ALL.iter().find(|a| a.as_str() == name) {
+                g[a.index()] = n as u64;
+            }
+        }
+        let _ = REQUEST_GENERATIONS.try_with(|c| c.set(Some(g)));
+        Ok(g)
+    }
+
+    /// One area's generation (see [`Services::generations`]).
+    pub async fn generation(&self, area: Area) -> Result<u64, sea_orm::DbErr> {
+        Ok(self.generations().await?[area.index()])
+    }
+
+    /// The total of a list filter of `area` (`count_key` = its count statement text), cached
+    /// under the area's current generation for [`LIST_COUNT_TTL`] — longer for expensive
+    /// counts, see [`CachedTotal`]; any write of the area on any node makes the next request
+    /// recount. When it expires one request recounts while concurrent ones wait for that
+    /// figure (no stampede).
     pub(crate) async fn cached_total<F>(
         &self,
+        area: Area,
         count_key: String,
         count: F,
     ) -> Result<u64, sea_orm::DbErr>
     where
         F: std::future::Future<Output = Result<u64, sea_orm::DbErr>>,
     {
-        let key = format!("{}:{count_key}", self.generation());
+        let key = format!("{}:{}:{count_key}", area.as_str(), self.generation(area).await?);
         self.list_counts
             .try_get_with(key, async {
                 let started = std::time::Instant::now();
@@ -202,11 +369,6 @@ impl Services {
             .await
             .map(|c| c.total)
             .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))
-    }
-
-    /// Current instance-list generation (part of cached-total keys).
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
     }
 
     /// Hash a password off the async runtime with the configured cost.

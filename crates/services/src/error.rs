@@ -51,6 +51,9 @@ impl ServiceError {
     pub fn into_app_error(self) -> AppError {
         match self {
             ServiceError::Rejected(e) => e,
+            ServiceError::Store { source, .. } if wf_store::is_unavailable(&source) => {
+                AppError::store_unavailable().with_cause(source)
+            }
             ServiceError::Store {
                 public: None,
                 source,

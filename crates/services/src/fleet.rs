@@ -1,15 +1,17 @@
-//! Fleet account sync (`domain.md` §2.1, §2.9; issue 8): every active, not deleted instance
-//! synced under one sync session, with bounded parallelism across instances, a per-instance
-//! lease so an instance is never synced twice at once, one store transaction per instance,
-//! cooperative cancel checked before each instance starts, and a final status that never
-//! overwrites a cancel: `completed`, `completed_with_errors` (some instances failed or were
-//! skipped) or `failed` (none succeeded). A session left `running` by a process that died is
-//! marked `interrupted` at the next start ([`recover_interrupted`]).
+//! Fleet work (`domain.md` §2.1, §2.9; issues 8 and 16): account sync and capacity collection
+//! of every active, not deleted instance under one sync session whose per-instance records
+//! are a **queue in the store** shared by every node: each node's worker claims records
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL), holds them under a lease renewed by a heartbeat,
+//! runs each instance in its own store transaction under a per-instance lease, and writes the
+//! session's counters from its records (each counted once). A node that dies leaves its
+//! records to be re-claimed when their lease expires. Cancel stops the claims (records not yet
+//! started become `cancelled`); the final status never overwrites a cancel: `completed`,
+//! `completed_with_errors` (some instances failed or were skipped) or `failed` (none
+//! succeeded). Non-queue sessions (aggregations) hold a [`SessionLease`]; one left `running`
+//! by a process that died is marked `interrupted` ([`recover_interrupted`]).
 
 use chrono::Duration;
-use futures::StreamExt;
 use serde_json::json;
-use std::sync::atomic::{AtomicI32, Ordering};
 use wf_store::entity::instance;
 use wf_store::repo::instances as instance_repo;
 use wf_store::repo::leases;
@@ -34,10 +36,6 @@ pub fn instance_lease(instance_id: i32) -> String {
     format!("account-sync:instance:{instance_id}")
 }
 
-fn session_lease(session_id: &str) -> String {
-    format!("sync-session:{session_id}")
-}
-
 /// Why a leased sync did not run to completion.
 #[derive(Debug)]
 pub enum LeasedError {
@@ -55,21 +53,23 @@ pub async fn sync_leased(
     session_id: Option<&str>,
 ) -> Result<SyncOutcome, LeasedError> {
     let name = instance_lease(inst.id);
-    let holder = format!(
-        "{}:{}",
-        svc.node_id,
-        session_id
-            .map(String::from)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
-    );
+    // a session's work holds the instance as the session (any node that re-claims a dead
+    // node's record takes the same lease); a single sync holds it alone
+    let holder = match session_id {
+        Some(sid) => format!("session:{sid}"),
+        None => format!("{}:{}", svc.node_id, uuid::Uuid::new_v4()),
+    };
     match leases::try_acquire(&svc.db, &name, &holder, INSTANCE_LEASE_TTL).await {
         Ok(true) => {}
         Ok(false) => return Err(LeasedError::Busy),
         Err(e) => return Err(LeasedError::Sync(SyncError::Store(e))),
     }
     let outcome = sync_instance(&svc.db, &svc.cipher, inst, session_id).await;
-    if outcome.is_ok() {
-        svc.changed(crate::context::Change::Instances).await;
+    // only a sync that changed the account set or a filtered column moves ledger totals
+    if let Ok(o) = &outcome
+        && o.created + o.reactivated + o.deactivated + o.updated > 0
+    {
+        svc.changed(crate::context::Change::Accounts).await;
     }
     if let Err(e) = leases::release(&svc.db, &name, &holder).await {
         tracing::warn!(instance = inst.id, error = %e, "instance lease release failed (it expires)");
@@ -81,63 +81,66 @@ pub async fn sync_leased(
 /// success.
 pub type JobResult = (RecordOutcome, bool);
 
-/// The work of one instance of a session (account sync, capacity collection, …).
-pub type Job = std::sync::Arc<
-    dyn Fn(Services, String, instance::Model) -> futures::future::BoxFuture<'static, JobResult>
-        + Send
-        + Sync,
->;
+/// How long a claimed queue record is held without a heartbeat: a node that dies leaves its
+/// records to be re-claimed by any node this long after its last renewal (the worker renews
+/// every third of it). `QUEUE_LEASE_SECONDS` overrides it ([`Services::with_queue_lease`]).
+pub const CLAIM_TTL: Duration = Duration::seconds(60);
+/// How often an idle worker looks for work another node queued (its own node wakes it at once).
+pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often a worker sweeps: queue sessions whose last worker died before closing them,
+/// records of ended sessions left running, and non-queue sessions whose runner is gone.
+pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// This node's queue worker: started once per [`Services`], woken when this node queues work.
+#[derive(Default)]
+pub struct WorkerHandle {
+    started: std::sync::atomic::AtomicBool,
+    wake: tokio::sync::Notify,
+}
 
 /// `POST /accounts/actions/sync-all`: create the session (one `pending` record per active,
-/// not deleted instance, by name) and run it in the background; returns its id at once.
+/// not deleted instance, by name) and queue it; returns its id at once. The records are
+/// claimed by the queue workers of every node sharing the store ([`ensure_worker`]).
 /// 400 `没有找到活跃的数据库实例` when no instance is active (`api-v1.md` §4.10).
 pub async fn start_sync_all(
     svc: &Services,
     sync_type: &str,
     created_by: Option<i32>,
 ) -> ServiceResult<String> {
-    let job: Job = std::sync::Arc::new(|svc, session_id, inst| {
-        Box::pin(async move { account_job(&svc, &session_id, &inst).await })
-    });
     start_session(
         svc,
         "account",
         sync_type,
         created_by,
         "批量同步任务触发失败,请稍后重试",
-        job,
     )
     .await
 }
 
-/// Start a background session of `category` over every active, not deleted instance: one
-/// `pending` record per instance, a session lease renewed while it runs, bounded parallelism,
-/// cancel checked before each instance, `job` per instance. 400 `没有找到活跃的数据库实例`
-/// when no instance is active.
+/// The log-centre module of a queue category (`domain.md` §8.2).
+fn module_of(category: &str) -> &'static str {
+    match category {
+        "capacity" => "capacity_sync",
+        _ => "accounts_sync",
+    }
+}
+
+/// Queue a background session of `category` (one of
+/// [`repo::QUEUE_CATEGORIES`]) over every active, not deleted instance: one `pending` record
+/// per instance, claimed by any node's worker, bounded parallelism per node, cancel checked
+/// by the claim itself. 400 `没有找到活跃的数据库实例` when no instance is active.
 pub async fn start_session(
     svc: &Services,
     category: &str,
     sync_type: &str,
     created_by: Option<i32>,
     public: &'static str,
-    job: Job,
 ) -> ServiceResult<String> {
     if instance_repo::count_active(&svc.db).await.public(public)? == 0 {
         return Err(ServiceError::validation("没有找到活跃的数据库实例"));
     }
     let targets = instance_repo::sync_targets(&svc.db).await.public(public)?;
     let session_id = uuid::Uuid::new_v4().to_string();
-    let holder = format!("{}:{session_id}", svc.node_id);
-    // the session lease exists before the session row, so no restarting node can take a
-    // fresh session for an orphan
-    leases::try_acquire(
-        &svc.db,
-        &session_lease(&session_id),
-        &holder,
-        SESSION_LEASE_TTL,
-    )
-    .await
-    .public(public)?;
     let named: Vec<(i32, String)> = targets.iter().map(|i| (i.id, i.name.clone())).collect();
     let txn = crate::begin(svc, public).await?;
     repo::create(
@@ -153,119 +156,175 @@ pub async fn start_session(
     .await
     .public(public)?;
     txn.commit().await.public(public)?;
-    let records = repo::records(&svc.db, &session_id, None)
-        .await
-        .public(public)?;
-    let mut by_id: std::collections::HashMap<i32, instance::Model> =
-        targets.into_iter().map(|i| (i.id, i)).collect();
-    let work: Vec<(i32, instance::Model)> = records
-        .into_iter()
-        .filter_map(|r| by_id.remove(&r.instance_id).map(|i| (r.id, i)))
-        .collect();
-    let (runner, sid) = (svc.clone(), session_id.clone());
-    tokio::spawn(async move { run(runner, sid, holder, work, job).await });
+    tracing::info!(module = module_of(category), session_id = %session_id, category = category,
+        total_instances = named.len(), created_by = created_by, "同步会话已开始: {} 个实例", named.len());
+    ensure_worker(svc);
+    svc.fleet_worker.wake.notify_one();
     Ok(session_id)
 }
 
-/// Run a session's records with bounded parallelism, then set its final status.
-async fn run(
-    svc: Services,
-    session_id: String,
-    holder: String,
-    work: Vec<(i32, instance::Model)>,
-    job: Job,
-) {
-    let started = std::time::Instant::now();
-    let lease = session_lease(&session_id);
-    let heartbeat = {
-        let (svc, lease, holder) = (svc.clone(), lease.clone(), holder.clone());
-        tokio::spawn(async move {
-            let period = (SESSION_LEASE_TTL / 3).to_std().unwrap_or_default();
-            loop {
-                tokio::time::sleep(period).await;
-                if let Err(e) =
-                    leases::try_acquire(&svc.db, &lease, &holder, SESSION_LEASE_TTL).await
-                {
-                    tracing::warn!(error = %e, "session lease renewal failed");
+/// Start this node's queue worker unless it runs already. `serve` starts it at boot so a node
+/// takes its share of sessions queued by others and re-claims the records of dead nodes.
+pub fn ensure_worker(svc: &Services) {
+    if !svc
+        .fleet_worker
+        .started
+        .swap(true, std::sync::atomic::Ordering::SeqCst)
+    {
+        tokio::spawn(worker(svc.clone()));
+    }
+}
+
+/// The queue worker: claims up to `SYNC_PARALLELISM` records at a time, runs each in its own
+/// task (one store transaction per instance), renews its claims, and sweeps now and then.
+async fn worker(svc: Services) {
+    let holder = format!("{}:worker", svc.node_id);
+    let ttl = svc.queue_lease();
+    let mut tasks: tokio::task::JoinSet<i32> = tokio::task::JoinSet::new();
+    let mut held: std::collections::HashSet<i32> = Default::default();
+    let mut last_renew = std::time::Instant::now();
+    let mut last_sweep: Option<std::time::Instant> = None;
+    let mut claim_failures = 0u32;
+    loop {
+        let free = svc
+            .sync_parallelism
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_sub(tasks.len());
+        if free > 0 {
+            match repo::claim(&svc.db, &holder, free as u64, ttl).await {
+                Ok(items) => {
+                    claim_failures = 0;
+                    for item in items {
+                        held.insert(item.id);
+                        tasks.spawn(run_item(svc.clone(), holder.clone(), item));
+                    }
+                }
+                Err(e) => {
+                    claim_failures += 1;
+                    // once per outage, not once per second
+                    if claim_failures == 1 {
+                        tracing::error!(module = "sync_session", error = %e, "queue claim failed; retrying");
+                    }
                 }
             }
-        })
+        }
+        if last_renew.elapsed() >= (ttl / 3).to_std().unwrap_or_default() {
+            let ids: Vec<i32> = held.iter().copied().collect();
+            if let Err(e) = repo::renew_claims(&svc.db, &holder, &ids, ttl).await {
+                tracing::warn!(module = "sync_session", error = %e, "queue lease renewal failed");
+            }
+            last_renew = std::time::Instant::now();
+        }
+        if last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_INTERVAL) {
+            sweep(&svc).await;
+            last_sweep = Some(std::time::Instant::now());
+        }
+        tokio::select! {
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                match done {
+                    Ok(id) => { held.remove(&id); }
+                    Err(e) => tracing::error!(module = "sync_session", error = %e, "queue item task died"),
+                }
+            }
+            _ = svc.fleet_worker.wake.notified() => {}
+            _ = tokio::time::sleep(POLL_INTERVAL) => {}
+        }
+    }
+}
+
+/// Close what dead nodes left: queue sessions with no open record, records of ended sessions
+/// still `running` after their lease, non-queue sessions whose runner's lease is gone.
+async fn sweep(svc: &Services) {
+    match repo::queue_sessions_done(&svc.db).await {
+        Ok(ids) => {
+            for sid in ids {
+                settle(svc, &sid).await;
+            }
+        }
+        Err(e) => tracing::warn!(module = "sync_session", error = %e, "queue sweep failed"),
+    }
+    if let Err(e) = repo::sweep_abandoned(&svc.db).await {
+        tracing::warn!(module = "sync_session", error = %e, "queue sweep failed");
+    }
+    match recover_interrupted(svc).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(module = "sync_session", sessions = n,
+            "sessions whose runner stopped marked interrupted"),
+        Err(e) => tracing::warn!(module = "sync_session", error = %e, "interrupted-session sweep failed"),
+    }
+}
+
+/// Run one claimed record and write its outcome (only while this node still holds it), then
+/// update the session's counters and close it when no record is open. Returns the record id.
+async fn run_item(svc: Services, holder: String, item: repo::ClaimedRecord) -> i32 {
+    let inst = match instance_repo::find(&svc.db, item.instance_id).await {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!(module = "sync_session", record = item.id, error = %e, "instance look-up failed; the record is retried after its lease");
+            return item.id;
+        }
     };
-    let (ok, failed) = (AtomicI32::new(0), AtomicI32::new(0));
-    futures::stream::iter(work)
-        .for_each_concurrent(svc.sync_parallelism, |(record_id, inst)| {
-            let (svc, session_id, ok, failed, job) = (&svc, &session_id, &ok, &failed, &job);
-            async move {
-                match run_one(svc, session_id, record_id, inst, job).await {
-                    Some(true) => ok.fetch_add(1, Ordering::SeqCst),
-                    Some(false) => failed.fetch_add(1, Ordering::SeqCst),
-                    None => 0,
-                };
-                let (o, f) = (ok.load(Ordering::SeqCst), failed.load(Ordering::SeqCst));
-                if let Err(e) = repo::set_counters(&svc.db, session_id, o, f).await {
-                    tracing::error!(session = %session_id, error = %e, "session counters not written");
-                }
-            }
-        })
-        .await;
-    heartbeat.abort();
-    let (o, f) = (ok.into_inner(), failed.into_inner());
+    let (outcome, _) = match inst {
+        None => failed("实例不存在".into()),
+        Some(inst) => match item.sync_category.as_str() {
+            "capacity" => crate::capacity::collect_job(&svc, &item.session_id, &inst).await,
+            _ => account_job(&svc, &item.session_id, &inst).await,
+        },
+    };
+    match repo::finish_claimed(&svc.db, item.id, &holder, outcome).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(module = "sync_session", record = item.id,
+            "record re-claimed by another node after its lease expired; outcome not written"),
+        Err(e) => tracing::error!(module = "sync_session", record = item.id, error = %e,
+            "sync record not written; it is retried after its lease"),
+    }
+    settle(&svc, &item.session_id).await;
+    item.id
+}
+
+/// Write a session's counters from its records (each record counted once, whichever node ran
+/// it) and set its final status when no record is open: `completed`, `completed_with_errors`
+/// or `failed`, never over a cancel or an interruption.
+async fn settle(svc: &Services, session_id: &str) {
+    let (open, ok, failed) = match repo::progress(&svc.db, session_id).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(module = "sync_session", session = %session_id, error = %e, "session progress not read");
+            return;
+        }
+    };
+    let (o, f) = (ok as i32, failed as i32);
+    if open > 0 {
+        if let Err(e) = repo::set_counters(&svc.db, session_id, o, f).await {
+            tracing::error!(module = "sync_session", session = %session_id, error = %e, "session counters not written");
+        }
+        return;
+    }
     let final_status = match (o, f) {
         (_, 0) => status::COMPLETED,
         (0, _) => status::FAILED,
         _ => status::COMPLETED_WITH_ERRORS,
     };
-    match repo::finish(&svc.db, &session_id, final_status, o, f).await {
+    match repo::finish(&svc.db, session_id, final_status, o, f).await {
         Ok(true) => {
-            tracing::info!(session = %session_id, status = final_status, ok = o, failed = f,
-            secs = started.elapsed().as_secs_f64(), "sync session finished")
+            let module = match repo::find(&svc.db, session_id).await {
+                Ok(Some(s)) => module_of(&s.sync_category),
+                _ => "sync_session",
+            };
+            tracing::info!(module = module, session_id = %session_id, status = final_status,
+                successful_instances = o, failed_instances = f,
+                "同步会话已结束: {final_status}, 成功 {o} 个, 失败 {f} 个")
         }
         Ok(false) => {
-            tracing::info!(session = %session_id, ok = o, failed = f, "session ended earlier (cancelled or interrupted); status kept")
+            // cancelled, interrupted, or closed by another node: keep the status, fix counters
+            if let Err(e) = repo::set_counters(&svc.db, session_id, o, f).await {
+                tracing::error!(module = "sync_session", session = %session_id, error = %e, "session counters not written");
+            }
         }
         Err(e) => {
-            tracing::error!(session = %session_id, error = %e, "session final status not written")
+            tracing::error!(module = "sync_session", session = %session_id, error = %e, "session final status not written")
         }
     }
-    if let Err(e) = leases::release(&svc.db, &lease, &holder).await {
-        tracing::warn!(error = %e, "session lease release failed (it expires)");
-    }
-}
-
-/// One instance of a session: `Some(true)` done, `Some(false)` failed or skipped, `None` not
-/// started because the session is no longer running (cancelled).
-async fn run_one(
-    svc: &Services,
-    session_id: &str,
-    record_id: i32,
-    inst: instance::Model,
-    job: &Job,
-) -> Option<bool> {
-    let finish = |o: RecordOutcome| async move {
-        if let Err(e) = repo::finish_record(&svc.db, record_id, o).await {
-            tracing::error!(record = record_id, error = %e, "sync record not written");
-        }
-    };
-    match repo::status_of(&svc.db, session_id).await {
-        Ok(Some(s)) if s == status::RUNNING => {}
-        Ok(_) => {
-            finish(RecordOutcome {
-                status: status::CANCELLED,
-                ..Default::default()
-            })
-            .await;
-            return None;
-        }
-        Err(e) => {
-            tracing::warn!(session = %session_id, error = %e, "cancel check failed; going on")
-        }
-    }
-    if let Err(e) = repo::start_record(&svc.db, record_id).await {
-        tracing::error!(record = record_id, error = %e, "sync record not started");
-    }
-    let (outcome, ok) = job(svc.clone(), session_id.to_string(), inst).await;
-    finish(outcome).await;
-    Some(ok)
 }
 
 /// A record skipped because another run holds the instance.
@@ -332,10 +391,63 @@ fn without_names(inventory: &serde_json::Value) -> serde_json::Value {
     v
 }
 
-/// At start: mark `interrupted` every `running` session whose runner is gone (its session
-/// lease expired or was never taken), failing its unfinished records. Returns how many.
+/// The lease a non-queue session's runner holds while it runs (aggregations).
+pub fn session_lease(session_id: &str) -> String {
+    format!("sync-session:{session_id}")
+}
+
+/// Hold a non-queue session's lease while its runner works: renewed every third of
+/// [`SESSION_LEASE_TTL`], released when dropped. A node that dies stops renewing, and the next
+/// sweep of any node marks the session `interrupted`.
+pub struct SessionLease {
+    renew: tokio::task::JoinHandle<()>,
+    release: Option<(Services, String, String)>,
+}
+
+impl SessionLease {
+    /// Take the lease of `session_id` for this node (before the session row exists, so no
+    /// sweep can take a fresh session for an orphan).
+    pub async fn take(svc: &Services, session_id: &str) -> Result<Self, sea_orm::DbErr> {
+        let (name, holder) = (session_lease(session_id), format!("{}:{session_id}", svc.node_id));
+        leases::try_acquire(&svc.db, &name, &holder, SESSION_LEASE_TTL).await?;
+        let (s, n, h) = (svc.clone(), name.clone(), holder.clone());
+        let renew = tokio::spawn(async move {
+            let period = (SESSION_LEASE_TTL / 3).to_std().unwrap_or_default();
+            loop {
+                tokio::time::sleep(period).await;
+                if let Err(e) = leases::try_acquire(&s.db, &n, &h, SESSION_LEASE_TTL).await {
+                    tracing::warn!(error = %e, "session lease renewal failed");
+                }
+            }
+        });
+        Ok(SessionLease {
+            renew,
+            release: Some((svc.clone(), name, holder)),
+        })
+    }
+}
+
+impl Drop for SessionLease {
+    fn drop(&mut self) {
+        self.renew.abort();
+        if let Some((svc, name, holder)) = self.release.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move {
+                if let Err(e) = leases::release(&svc.db, &name, &holder).await {
+                    tracing::warn!(error = %e, "session lease release failed (it expires)");
+                }
+            });
+        }
+    }
+}
+
+/// Mark `interrupted` every `running` non-queue session (aggregations) whose runner is gone
+/// (its session lease expired or was never taken), failing its unfinished records; run at
+/// start and by every worker sweep. Queue sessions (account sync, capacity collection) are
+/// never interrupted: their records are re-claimed by the nodes still alive. Returns how many.
 pub async fn recover_interrupted(svc: &Services) -> ServiceResult<u64> {
-    let running = repo::running_ids(&svc.db).await?;
+    let running = repo::running_ids_outside_queue(&svc.db).await?;
     let names: Vec<String> = running.iter().map(|s| session_lease(s)).collect();
     let live = leases::live(&svc.db, &names, chrono::Utc::now()).await?;
     let orphans: Vec<String> = running

@@ -16,7 +16,7 @@ use wf_store::repo::instances::{
 };
 use wf_store::repo::{credentials as credential_repo, tags as tag_repo};
 
-use crate::context::{Change, Services};
+use crate::context::{Area, Change, Services};
 use crate::error::{Public, ServiceError, ServiceResult, constraint_or};
 use crate::views::{TagBrief, TagView, require_strings};
 
@@ -69,7 +69,7 @@ pub async fn list(svc: &Services, q: &ListQuery) -> ServiceResult<InstancePage> 
         let total = repo::count(&svc.db, &q.filter).await.public(PUB)?;
         return Ok(InstancePage::new(Vec::new(), total, q.page, q.size));
     };
-    let generation = svc.generation();
+    let generation = svc.generation(Area::Instances).await.public(PUB)?;
     let count = repo::count_statement(&svc.db, &q.filter);
     let key = format!("{generation}:{}:{:?}", count.sql, count.values);
     let cached = svc.list_counts.get(&key).await.map(|c| c.total);
@@ -100,7 +100,7 @@ pub async fn list(svc: &Services, q: &ListQuery) -> ServiceResult<InstancePage> 
     .public(PUB)?;
     let total = match rows.first() {
         Some(r) => {
-            if cached.is_none() && svc.generation() == generation {
+            if cached.is_none() {
                 let total = crate::context::CachedTotal::new(r.total_count as u64, Duration::ZERO);
                 svc.list_counts.insert(key, total).await;
             }

@@ -116,6 +116,13 @@ pub fn install(db: wf_store::Store) {
                 match wf_store::repo::logs::insert_batch(&db, std::mem::take(&mut buf)).await {
                     Ok(()) => {
                         WRITTEN.fetch_add(n, Ordering::Relaxed);
+                        // log list totals of every node are recounted after a batch lands
+                        if db.get_database_backend() == sea_orm::DbBackend::Postgres
+                            && let Err(e) =
+                                wf_store::repo::generations::bump(&db, &["logs"]).await
+                        {
+                            eprintln!("log generation bump failed: {e}");
+                        }
                     }
                     Err(e) => {
                         DROPPED.fetch_add(n, Ordering::Relaxed);

@@ -10,7 +10,7 @@ use wf_domain::{AppError, time};
 use wf_store::entity::unified_log;
 use wf_store::repo::logs::{self as repo, LogFilter, LogSort};
 
-use crate::context::Services;
+use crate::context::{Area, Services};
 use crate::error::{Public, ServiceError, ServiceResult};
 
 /// Log levels (`api-v1.md` §3.5).
@@ -76,12 +76,17 @@ pub async fn list(
     // see it and would scan instead of using the trigram indexes)
     let custom = f.search.is_some();
     let total = svc
-        .cached_total(repo::count_key(&svc.db, f), async {
+        .cached_total(
+            Area::Logs,
+            // this node's batches count too (SQLite has no store generations)
+            format!("{}:{}", crate::logcentre::counters().0, repo::count_key(&svc.db, f)),
+            async {
             let txn = wf_store::repo::read_txn(&svc.db, custom).await?;
             let n = repo::count(&txn, f).await?;
             txn.commit().await?;
             Ok(n)
-        })
+            },
+        )
         .await
         .public(public)?;
     let rows = match (page - 1).checked_mul(limit).filter(|o| *o < total) {

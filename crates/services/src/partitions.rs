@@ -280,7 +280,7 @@ pub async fn cleanup(svc: &Services, retention_months: i64) -> ServiceResult<Cle
                 wf_domain::AppError::database("部分旧分区清理失败").with_cause(e),
             )
         })?;
-    svc.changed(crate::context::Change::Instances).await;
+    svc.changed(crate::context::Change::Capacity).await;
     Ok(CleanupResult {
         cutoff_date: cutoff.to_string(),
         dropped: dropped

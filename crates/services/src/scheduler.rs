@@ -387,6 +387,7 @@ async fn execute(
             let (logs, sessions) = wf_store::repo::logs::delete_before(&svc.db, cutoff)
                 .await
                 .map_err(|e| e.to_string())?;
+            svc.changed(crate::context::Change::Logs).await;
             Ok((
                 "completed",
                 json!({"cutoff": wf_domain::time::iso(&cutoff), "deleted_logs": logs, "deleted_sessions": sessions}),

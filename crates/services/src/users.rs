@@ -9,7 +9,7 @@ use wf_domain::{AppError, Body, BodyKind, Role, password, time};
 use wf_store::entity::user;
 use wf_store::repo::users::{self as repo, UserChanges, UserFilter, UserSort};
 
-use crate::context::{Change, Services, verify_password};
+use crate::context::{Area, Change, Services, verify_password};
 use crate::error::{Public, ServiceError, ServiceResult, constraint_or};
 use crate::views::require_strings;
 
@@ -36,23 +36,41 @@ impl From<&user::Model> for SessionUser {
     }
 }
 
-/// The active user of a session (cached for [`crate::context::USER_CACHE_TTL`]; invalidated
-/// by every user write on this node). Deactivated users lose their session (`domain.md`
-/// §13.6.43).
+/// The active user of a session. Cached per node under the [`crate::context::Area::Users`]
+/// generation: any user write on any node (role, active flag, deletion, password) makes the
+/// next request of every node reload the row. Deactivated or deleted users lose their session
+/// (`domain.md` §13.6.43).
 pub async fn session_user(svc: &Services, uid: i32) -> ServiceResult<Option<SessionUser>> {
+    let generation = svc.generation(Area::Users).await?;
     let u = match svc.users.get(&uid).await {
-        Some(u) => Some(u),
-        None => {
+        Some((g, u)) if g == generation => Some(u),
+        _ => {
             let u = repo::find(&svc.db, uid)
                 .await?
                 .map(|m| SessionUser::from(&m));
             if let Some(u) = &u {
-                svc.users.insert(uid, u.clone()).await;
+                svc.users.insert(uid, (generation, u.clone())).await;
             }
             u
         }
     };
     Ok(u.filter(|u| u.is_active))
+}
+
+/// The user a JWT names (`POST /auth/refresh`, `GET /auth/me`), read from the store: 404
+/// `用户不存在` when it was deleted, 403 `ACCOUNT_DISABLED` `账户已被停用` when it was
+/// deactivated — a token outlives neither (issue 16).
+pub async fn token_user(svc: &Services, uid: i32, public: &'static str) -> ServiceResult<user::Model> {
+    let u = repo::find(&svc.db, uid)
+        .await
+        .public(public)?
+        .ok_or_else(|| ServiceError::not_found("用户不存在"))?;
+    if !u.is_active {
+        return Err(AppError::authorization("账户已被停用")
+            .code("ACCOUNT_DISABLED")
+            .into());
+    }
+    Ok(u)
 }
 
 /// `POST /auth/login` credentials check: 401 `用户名或密码错误` for an unknown user or a
@@ -62,12 +80,15 @@ pub async fn login(svc: &Services, username: &str, password: String) -> ServiceR
         .await
         .public("登录失败")?;
     let Some(u) = found else {
+        tracing::warn!(module = "auth", username = username, reason = "unknown_user", "用户 {username} 登录失败: 用户名或密码错误");
         return Err(AppError::authentication("用户名或密码错误").into());
     };
     if !verify_password(password, u.password.clone()).await {
+        tracing::warn!(module = "auth", username = username, target_user_id = u.id, reason = "wrong_password", "用户 {username} 登录失败: 用户名或密码错误");
         return Err(AppError::authentication("用户名或密码错误").into());
     }
     if !u.is_active {
+        tracing::warn!(module = "auth", username = username, target_user_id = u.id, reason = "disabled", "用户 {username} 登录失败: 账户已被停用");
         return Err(AppError::authorization("账户已被停用")
             .code("ACCOUNT_DISABLED")
             .into());
@@ -75,6 +96,7 @@ pub async fn login(svc: &Services, username: &str, password: String) -> ServiceR
     let out = SessionUser::from(&u);
     repo::touch_login(&svc.db, u).await.public("登录失败")?;
     svc.changed(Change::User(out.id)).await;
+    tracing::info!(module = "auth", username = username, target_user_id = out.id, "用户 {username} 登录成功");
     Ok(out)
 }
 
@@ -162,12 +184,10 @@ pub struct MeView {
     pub last_login: Option<String>,
 }
 
-/// `GET /auth/me` (404 `用户不存在` when the token's user is gone).
+/// `GET /auth/me`: 404 `用户不存在` when the token's user is gone, 403 `ACCOUNT_DISABLED`
+/// when it was deactivated.
 pub async fn me(svc: &Services, uid: i32) -> ServiceResult<MeView> {
-    let u = repo::find(&svc.db, uid)
-        .await
-        .public("获取用户信息失败")?
-        .ok_or_else(|| ServiceError::not_found("用户不存在"))?;
+    let u = token_user(svc, uid, "获取用户信息失败").await?;
     Ok(MeView {
         id: u.id,
         username: u.username,

@@ -137,3 +137,49 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
         .await
         .is_ok()
 }
+
+/// Whether a store error means the store cannot be reached (connection refused or lost, pool
+/// checkout timed out, server shutting down) rather than a failed statement: the API answers
+/// such errors 503 instead of 500 (issue 16).
+pub fn is_unavailable(e: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match e {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(r) | DbErr::Exec(r) | DbErr::Query(r) => match r {
+            RuntimeErr::SqlxError(e) => match &**e {
+                Sqlx::Io(_)
+                | Sqlx::PoolTimedOut
+                | Sqlx::PoolClosed
+                | Sqlx::WorkerCrashed
+                | Sqlx::Tls(_)
+                | Sqlx::Protocol(_) => true,
+                // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08* connection exceptions
+                Sqlx::Database(d) => d
+                    .code()
+                    .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+                _ => false,
+            },
+            RuntimeErr::Internal(s) => unavailable_text(s),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        },
+        // errors that crossed a cache's single-flight arrive as text
+        DbErr::Custom(s) => unavailable_text(s),
+        _ => false,
+    }
+}
+
+fn unavailable_text(s: &str) -> bool {
+    [
+        "Failed to acquire connection",
+        "pool timed out",
+        "error communicating with database",
+        "Connection refused",
+        "connection closed",
+        "terminating connection due to administrator command",
+        "the database system is",
+    ]
+    .iter()
+    .any(|p| s.contains(p))
+}

@@ -194,6 +194,9 @@ pub async fn list(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<Par
             .await?;
         let mut months: std::collections::BTreeMap<NaiveDate, i64> =
             (0..=2).map(|o| (month_start(today, o), 0)).collect();
+        for m in registered_months(db, table).await? {
+            months.entry(m).or_insert(0);
+        }
         for r in rows {
             let ym: Option<String> = r.try_get("", "ym")?;
             if let Some(m) =
@@ -216,6 +219,40 @@ pub async fn list(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<Par
     Ok(out)
 }
 
+/// SQLite: the months registered for `table` through [`create_month`].
+async fn registered_months(db: &impl ConnectionTrait, table: &str) -> Result<Vec<NaiveDate>, DbErr> {
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT month FROM capacity_month_buckets WHERE table_name = ?1",
+            [table.into()],
+        ))
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.try_get::<String>("", "month").ok())
+        .filter_map(|m| NaiveDate::parse_from_str(&m, "%Y-%m-%d").ok())
+        .collect())
+}
+
+/// SQLite: the months of `table` that are listed today (rows or registered).
+async fn list_table_months(db: &impl ConnectionTrait, table: &str) -> Result<Vec<NaiveDate>, DbErr> {
+    let col = key_column(table);
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            DbBackend::Sqlite,
+            format!("SELECT DISTINCT substr({col}, 1, 7) AS ym FROM {table}"),
+        ))
+        .await?;
+    let mut months = registered_months(db, table).await?;
+    months.extend(
+        rows.iter()
+            .filter_map(|r| r.try_get::<Option<String>>("", "ym").ok().flatten())
+            .filter_map(|ym| NaiveDate::parse_from_str(&format!("{ym}-01"), "%Y-%m-%d").ok()),
+    );
+    Ok(months)
+}
+
 /// What creating one month did per table: `(table, partition name, created?)`.
 pub async fn create_month(
     db: &impl ConnectionTrait,
@@ -226,8 +263,16 @@ pub async fn create_month(
     for table in TABLES {
         let name = partition_name(table, m);
         if db.get_database_backend() != DbBackend::Postgres {
-            // a month bucket always exists on SQLite
-            out.push((table, name, false));
+            // SQLite: the month bucket is registered so it is listed even while empty
+            let listed = list_table_months(db, table).await?.contains(&m);
+            let res = db
+                .execute_raw(sea_orm::Statement::from_sql_and_values(
+                    DbBackend::Sqlite,
+                    "INSERT INTO capacity_month_buckets (table_name, month) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    [table.into(), m.to_string().into()],
+                ))
+                .await?;
+            out.push((table, name, res.rows_affected() == 1 && !listed));
             continue;
         }
         let existed = partition_exists(db, &name).await?;
@@ -250,7 +295,7 @@ pub async fn drop_before(
     let mut dropped = Vec::new();
     for p in list(db, today).await? {
         let Some(m) = p.month else { continue };
-        if m >= cutoff || p.record_count == 0 && db.get_database_backend() != DbBackend::Postgres {
+        if m >= cutoff {
             continue;
         }
         if db.get_database_backend() == DbBackend::Postgres {
@@ -266,6 +311,12 @@ pub async fn drop_before(
                     key_column(p.table)
                 ),
                 [m.into(), month_start(m, 1).into()],
+            ))
+            .await?;
+            db.execute_raw(sea_orm::Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "DELETE FROM capacity_month_buckets WHERE table_name = ?1 AND month = ?2",
+                [p.table.into(), m.to_string().into()],
             ))
             .await?;
         }

@@ -214,6 +214,8 @@ async fn main() -> anyhow::Result<()> {
                 ),
                 Err(e) => tracing::error!(error = %e, "interrupted-session recovery failed"),
             }
+            // this node's share of the fleet queue (and the records of nodes that died)
+            wf_services::fleet::ensure_worker(&state.svc);
             // benchmark knob (bench/logs.sh): emit this many INFO events per second
             if let Some(rate) = std::env::var("WHALEFALL_LOG_LOAD_PER_SEC")
                 .ok()

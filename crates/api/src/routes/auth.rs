@@ -167,11 +167,8 @@ pub async fn change_password(State(st): State<AppState>, ctx: Ctx, body: Payload
     .await?;
     ctx.csrf(&st, Some(&body))?;
     body.require_object()?;
-    let field = |k: &str| {
-        body.text(k)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
+    // passwords are used exactly as typed, as at login (issue 16: never trimmed)
+    let field = |k: &str| body.text(k).unwrap_or_default();
     let (old, new, confirm) = (
         field("old_password"),
         field("new_password"),
@@ -197,6 +194,7 @@ pub async fn refresh(State(st): State<AppState>, ctx: Ctx, body: Payload) -> Api
         .sub
         .parse()
         .map_err(|_| AppError::authentication("无效的令牌").code("TOKEN_INVALID"))?;
+    svc::token_user(&st.svc, uid, "刷新token失败").await?;
     let s = &st.settings;
     let access_token = jwt::issue(
         &s.jwt_secret_key,

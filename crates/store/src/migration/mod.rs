@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0006AggregationOrder),
             Box::new(M0007LogSearch),
             Box::new(M0008FleetScale),
+            Box::new(M0009SharedNodes),
         ]
     }
 }
@@ -471,6 +472,55 @@ impl MigrationTrait for M0008FleetScale {
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
         Err(DbErr::Migration("m0008 cannot be rolled back".into()))
+    }
+}
+
+/// Issue 16: several nodes on one store. `cache_generations` holds one counter per cache area
+/// (bumped after every acknowledged write of the area, read once per request on PostgreSQL),
+/// and the per-instance records of a session become a queue: `claimed_by` / `lease_expires_at`
+/// say which node works on an item and until when its lease holds (renewed by a heartbeat,
+/// re-claimed by any node once expired), `attempts` how often it was claimed.
+pub struct M0009SharedNodes;
+
+impl MigrationName for M0009SharedNodes {
+    fn name(&self) -> &str {
+        "m0009_shared_nodes"
+    }
+}
+
+/// The cache areas with a generation row (`wf_services::context::Area`).
+pub const CACHE_AREAS: [&str; 6] = ["users", "instances", "accounts", "capacity", "logs", "rules"];
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0009SharedNodes {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        let ts = match manager.get_database_backend() {
+            DbBackend::Postgres => "timestamptz",
+            _ => "TEXT",
+        };
+        let mut sql = vec![
+            "CREATE TABLE IF NOT EXISTS cache_generations (area varchar(32) PRIMARY KEY, generation bigint NOT NULL DEFAULT 0)".to_string(),
+            "ALTER TABLE sync_instance_records ADD COLUMN claimed_by varchar(128)".into(),
+            format!("ALTER TABLE sync_instance_records ADD COLUMN lease_expires_at {ts}"),
+            "ALTER TABLE sync_instance_records ADD COLUMN attempts integer NOT NULL DEFAULT 0".into(),
+            "CREATE INDEX IF NOT EXISTS ix_sync_instance_records_open ON sync_instance_records (id) WHERE status IN ('pending','running')".into(),
+            // SQLite's month buckets created through `POST /partition/create` (listed even empty)
+            "CREATE TABLE IF NOT EXISTS capacity_month_buckets (table_name varchar(64) NOT NULL, month varchar(10) NOT NULL, PRIMARY KEY (table_name, month))".into(),
+        ];
+        for area in CACHE_AREAS {
+            sql.push(format!(
+                "INSERT INTO cache_generations (area, generation) VALUES ('{area}', 0) ON CONFLICT (area) DO NOTHING"
+            ));
+        }
+        for s in sql {
+            db.execute_unprepared(&s).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Err(DbErr::Migration("m0009 cannot be rolled back".into()))
     }
 }
 

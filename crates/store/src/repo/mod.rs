@@ -12,6 +12,7 @@ pub mod capacity_reads;
 pub mod classifications;
 pub mod credentials;
 pub mod dashboard;
+pub mod generations;
 pub mod instances;
 pub mod leases;
 pub mod logs;

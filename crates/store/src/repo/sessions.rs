@@ -3,10 +3,10 @@
 //! overwrites a terminal one, orphan recovery, and the history reads.
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde_json::Value;
 
@@ -255,7 +255,8 @@ pub async fn finish(
     Ok(res.rows_affected == 1)
 }
 
-/// Cancel a `running` session (`completed_at` = now); returns whether it was running.
+/// Cancel a `running` session (`completed_at` = now) and its records not yet started
+/// (`cancelled`; records already running finish); returns whether it was running.
 pub async fn cancel(db: &impl ConnectionTrait, session_id: &str) -> Result<bool, DbErr> {
     let now = Utc::now();
     let res = ses::Entity::update_many()
@@ -266,6 +267,15 @@ pub async fn cancel(db: &impl ConnectionTrait, session_id: &str) -> Result<bool,
         .filter(ses::Column::Status.eq(status::RUNNING))
         .exec(db)
         .await?;
+    if res.rows_affected == 1 {
+        rec::Entity::update_many()
+            .col_expr(rec::Column::Status, Expr::value(status::CANCELLED))
+            .col_expr(rec::Column::CompletedAt, Expr::value(Some(now)))
+            .filter(rec::Column::SessionId.eq(session_id))
+            .filter(rec::Column::Status.eq(status::PENDING))
+            .exec(db)
+            .await?;
+    }
     Ok(res.rows_affected == 1)
 }
 
@@ -275,6 +285,18 @@ pub async fn running_ids(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr
         .select_only()
         .column(ses::Column::SessionId)
         .filter(ses::Column::Status.eq(status::RUNNING))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Session ids that are `running` and are not queue sessions (their runner holds a lease).
+pub async fn running_ids_outside_queue(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
+    ses::Entity::find()
+        .select_only()
+        .column(ses::Column::SessionId)
+        .filter(ses::Column::Status.eq(status::RUNNING))
+        .filter(ses::Column::SyncCategory.is_not_in(QUEUE_CATEGORIES))
         .into_tuple()
         .all(db)
         .await
@@ -360,4 +382,179 @@ pub async fn page(
         .order_by(ses::Column::Id, sea_orm::Order::Desc)
         .paginate(db, size);
     super::fetch_page(pager, page_no, size).await
+}
+
+/// The session categories whose per-instance records are a work queue shared by the nodes
+/// (issue 16): any node claims their records.
+pub const QUEUE_CATEGORIES: [&str; 2] = ["account", "capacity"];
+
+/// A record claimed from the queue.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct ClaimedRecord {
+    pub id: i32,
+    pub session_id: String,
+    pub instance_id: i32,
+    pub sync_category: String,
+}
+
+/// Claim up to `n` records of running queue sessions for `holder` until `now + ttl`: pending
+/// ones, and running ones whose lease expired (their node died). One statement: on
+/// PostgreSQL the candidates are locked `FOR UPDATE SKIP LOCKED`, so nodes claiming at once
+/// never take the same record and never wait on each other; on SQLite the single
+/// `UPDATE … RETURNING` runs under the write lock. Oldest records first.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    holder: &str,
+    n: u64,
+    ttl: chrono::Duration,
+) -> Result<Vec<ClaimedRecord>, DbErr> {
+    let backend = db.get_database_backend();
+    let p = |i| super::param(backend, i);
+    let lock = match backend {
+        sea_orm::DbBackend::Postgres => " FOR UPDATE OF q SKIP LOCKED",
+        _ => "",
+    };
+    let now = Utc::now();
+    let sql = format!(
+        "UPDATE sync_instance_records SET status = 'running', claimed_by = {h}, \
+           lease_expires_at = {until}, started_at = {now}, attempts = attempts + 1 \
+         WHERE id IN (SELECT q.id FROM sync_instance_records q \
+           JOIN sync_sessions s ON s.session_id = q.session_id \
+           WHERE q.status IN ('pending', 'running') \
+             AND (q.status = 'pending' OR q.lease_expires_at < {now}) \
+             AND s.status = 'running' AND q.sync_category IN ('account', 'capacity') \
+           ORDER BY q.id LIMIT {lim}{lock}) \
+         RETURNING id, session_id, instance_id, sync_category",
+        h = p(1),
+        until = p(2),
+        now = p(3),
+        lim = p(4),
+    );
+    let rows = ClaimedRecord::find_by_statement(sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [
+            holder.into(),
+            (now + ttl).into(),
+            now.into(),
+            (n as i64).into(),
+        ],
+    ))
+    .all(db)
+    .await?;
+    Ok(rows)
+}
+
+/// Extend the leases of `holder`'s running records among `ids` to `now + ttl`.
+pub async fn renew_claims(
+    db: &impl ConnectionTrait,
+    holder: &str,
+    ids: &[i32],
+    ttl: chrono::Duration,
+) -> Result<u64, DbErr> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let res = rec::Entity::update_many()
+        .col_expr(
+            sea_orm::sea_query::Alias::new("lease_expires_at"),
+            Expr::value(Some(Utc::now() + ttl)),
+        )
+        .filter(Expr::col(sea_orm::sea_query::Alias::new("claimed_by")).eq(holder))
+        .filter(rec::Column::Status.eq(status::RUNNING))
+        .filter(rec::Column::Id.is_in(ids.to_vec()))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// Finish a claimed record with its outcome **only if `holder` still holds it** (a node whose
+/// lease expired and whose record another node re-claimed writes nothing); returns whether
+/// it was written.
+pub async fn finish_claimed(
+    db: &impl ConnectionTrait,
+    record_id: i32,
+    holder: &str,
+    o: RecordOutcome,
+) -> Result<bool, DbErr> {
+    let res = rec::Entity::update_many()
+        .col_expr(rec::Column::Status, Expr::value(o.status))
+        .col_expr(rec::Column::CompletedAt, Expr::value(Some(Utc::now())))
+        .col_expr(rec::Column::ItemsSynced, Expr::value(Some(o.items_synced)))
+        .col_expr(rec::Column::ItemsCreated, Expr::value(Some(o.items_created)))
+        .col_expr(rec::Column::ItemsUpdated, Expr::value(Some(o.items_updated)))
+        .col_expr(rec::Column::ItemsDeleted, Expr::value(Some(o.items_deleted)))
+        .col_expr(rec::Column::ErrorMessage, Expr::value(o.error_message))
+        .col_expr(rec::Column::SyncDetails, Expr::value(o.sync_details))
+        .filter(rec::Column::Id.eq(record_id))
+        .filter(rec::Column::Status.eq(status::RUNNING))
+        .filter(Expr::col(sea_orm::sea_query::Alias::new("claimed_by")).eq(holder))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// A session's records by state: `(open, successful, failed)` — open = pending or running,
+/// successful = completed, failed = failed or skipped (cancelled records count in neither).
+pub async fn progress(
+    db: &impl ConnectionTrait,
+    session_id: &str,
+) -> Result<(i64, i64, i64), DbErr> {
+    let rows: Vec<(String, i64)> = rec::Entity::find()
+        .select_only()
+        .column(rec::Column::Status)
+        .column_as(rec::Column::Id.count(), "n")
+        .filter(rec::Column::SessionId.eq(session_id))
+        .group_by(rec::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out = (0, 0, 0);
+    for (s, n) in rows {
+        match s.as_str() {
+            status::PENDING | status::RUNNING => out.0 += n,
+            status::COMPLETED => out.1 += n,
+            status::FAILED | status::SKIPPED => out.2 += n,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Running queue sessions none of whose records is open any more (their last worker died
+/// between its record and the session's final status).
+pub async fn queue_sessions_done(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
+    let open = rec::Entity::find()
+        .select_only()
+        .column(rec::Column::SessionId)
+        .filter(rec::Column::Status.is_in([status::PENDING, status::RUNNING]))
+        .into_query();
+    ses::Entity::find()
+        .select_only()
+        .column(ses::Column::SessionId)
+        .filter(ses::Column::Status.eq(status::RUNNING))
+        .filter(ses::Column::SyncCategory.is_in(QUEUE_CATEGORIES))
+        .filter(ses::Column::SessionId.not_in_subquery(open))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Records of sessions that are no longer running (cancelled, interrupted) left `running` by
+/// a node that died: `cancelled` once their lease expired. Returns how many.
+pub async fn sweep_abandoned(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    let ended = ses::Entity::find()
+        .select_only()
+        .column(ses::Column::SessionId)
+        .filter(ses::Column::Status.ne(status::RUNNING))
+        .into_query();
+    let res = rec::Entity::update_many()
+        .col_expr(rec::Column::Status, Expr::value(status::CANCELLED))
+        .col_expr(rec::Column::CompletedAt, Expr::value(Some(Utc::now())))
+        .filter(rec::Column::Status.eq(status::RUNNING))
+        .filter(Expr::col(sea_orm::sea_query::Alias::new("lease_expires_at")).lt(Utc::now()))
+        .filter(rec::Column::SessionId.in_subquery(ended))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
 }
