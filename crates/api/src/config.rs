@@ -32,6 +32,9 @@ pub struct Settings {
     /// `QUEUE_LEASE_SECONDS` (default 60): how long a node holds a claimed fleet record
     /// without a heartbeat before another node may re-claim it.
     pub queue_lease_seconds: u32,
+    /// `WHALEFALL_NODE_ID`: this node's name in leases and queue claims (default: a random
+    /// id per process); 1–64 of `[A-Za-z0-9._-]`.
+    pub node_id: Option<String>,
     /// `simple` (in-process) or `redis`.
     pub cache_type: String,
     pub cache_redis_url: String,
@@ -108,6 +111,18 @@ impl Reader<'_> {
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     }
+    fn node_id(&mut self) -> Option<String> {
+        let v = self.get("WHALEFALL_NODE_ID")?.trim().to_string();
+        let ok = (1..=64).contains(&v.len())
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if !ok {
+            self.errors
+                .push("WHALEFALL_NODE_ID 只能包含 1-64 个字母、数字、点、下划线或连字符".into());
+            return None;
+        }
+        Some(v)
+    }
+
     fn int<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
         &mut self,
         k: &str,
@@ -249,6 +264,7 @@ impl Settings {
             db_max_connections: r.int("DB_MAX_CONNECTIONS", 20, 1),
             sync_parallelism: r.int("SYNC_PARALLELISM", 4, 1),
             queue_lease_seconds: r.int("QUEUE_LEASE_SECONDS", 60, 3),
+            node_id: r.node_id(),
             cache_type,
             cache_redis_url,
             cache_default_timeout: r.int("CACHE_DEFAULT_TIMEOUT", 300, 1),

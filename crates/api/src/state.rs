@@ -59,7 +59,8 @@ impl AppState {
         Ok(AppState(Arc::new(AppStateInner {
             svc: Services::new(store, cipher, cache, settings.bcrypt_log_rounds)
                 .with_sync_parallelism(settings.sync_parallelism as usize)
-                .with_queue_lease(settings.queue_lease_seconds),
+                .with_queue_lease(settings.queue_lease_seconds)
+                .with_node_id(settings.node_id.as_deref()),
             settings: Arc::new(settings),
             keys: Arc::new(keys),
             limiter: Arc::new(limiter),

@@ -187,7 +187,8 @@ pub struct ServicesInner {
     local: [AtomicU64; 6],
     /// Generations live in the store (PostgreSQL: several nodes may share it).
     shared: bool,
-    /// This process's identity in lease holders (`<uuid>`).
+    /// This process's identity in lease holders and queue claims (`<uuid>` or
+    /// `WHALEFALL_NODE_ID`).
     pub(crate) node_id: Arc<str>,
     /// How many instances a fleet run works on at once on this node.
     pub(crate) sync_parallelism: std::sync::atomic::AtomicUsize,
@@ -242,6 +243,15 @@ impl Services {
     /// Set how many instances a fleet run works on at once on this node (at least 1).
     pub fn with_sync_parallelism(self, n: usize) -> Self {
         self.sync_parallelism.store(n.max(1), Ordering::Relaxed);
+        self
+    }
+
+    /// Name this node (`WHALEFALL_NODE_ID`) instead of a random id; before the handle is
+    /// shared.
+    pub fn with_node_id(mut self, id: Option<&str>) -> Self {
+        if let (Some(id), Some(inner)) = (id, Arc::get_mut(&mut self.0)) {
+            inner.node_id = id.into();
+        }
         self
     }
 

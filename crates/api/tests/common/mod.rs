@@ -159,6 +159,8 @@ pub struct TestApp {
     pub state: AppState,
     cookies: HashMap<String, String>,
     pub csrf: Option<String>,
+    /// The store URL (a second node connects to the same store).
+    pub url: String,
     pg_db: Option<String>,
     sqlite_path: Option<std::path::PathBuf>,
 }
@@ -224,8 +226,28 @@ impl TestApp {
             state,
             cookies: HashMap::new(),
             csrf: None,
+            url,
             pg_db,
             sqlite_path,
+        }
+    }
+
+    /// Another node on the same store: its own pool, `Services`, caches and router, as a
+    /// second `whalefall serve` would have (the first app owns the store's clean-up).
+    pub async fn second_node(&self, extra: &[(&str, &str)]) -> TestApp {
+        let mut env = test_env(extra);
+        env.insert("DATABASE_URL".into(), self.url.clone());
+        let settings = Settings::from_map(&env).expect("test settings");
+        let db = wf_store::connect(&self.url, 5, 10).await.expect("store");
+        let state = AppState::new(settings, db).await.expect("state");
+        TestApp {
+            router: wf_api::router(state.clone()),
+            state,
+            cookies: HashMap::new(),
+            csrf: None,
+            url: self.url.clone(),
+            pg_db: None,
+            sqlite_path: None,
         }
     }
 
@@ -236,6 +258,7 @@ impl TestApp {
             state: self.state.clone(),
             cookies: HashMap::new(),
             csrf: None,
+            url: self.url.clone(),
             pg_db: None,
             sqlite_path: None,
         }
