@@ -97,7 +97,13 @@ fn describe(method: &Method, path: &str) -> (String, String, Option<i64>) {
         (_, "logout") => "登出",
         (_, "change-password") => "修改密码",
         (_, "instances" | "credentials" | "users" | "tags" | "classifications" | "rules") => "创建",
-        (_, action) => return (format!("执行 {action}"), resource_name(resource).into(), path_id),
+        (_, action) => {
+            return (
+                format!("执行 {action}"),
+                resource_name(resource).into(),
+                path_id,
+            );
+        }
     };
     (verb.into(), resource_name(resource).into(), path_id)
 }
@@ -189,7 +195,10 @@ mod tests {
             Some("accounts_classifications")
         );
         let d = |m: Method, p: &str| describe(&m, p);
-        assert_eq!(d(Method::POST, "/api/v1/instances"), ("创建".into(), "实例".into(), None));
+        assert_eq!(
+            d(Method::POST, "/api/v1/instances"),
+            ("创建".into(), "实例".into(), None)
+        );
         assert_eq!(
             d(Method::POST, "/api/v1/instances/7/delete"),
             ("删除".into(), "实例".into(), Some(7))

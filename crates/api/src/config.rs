@@ -114,7 +114,8 @@ impl Reader<'_> {
     fn node_id(&mut self) -> Option<String> {
         let v = self.get("WHALEFALL_NODE_ID")?.trim().to_string();
         let ok = (1..=64).contains(&v.len())
-            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
         if !ok {
             self.errors
                 .push("WHALEFALL_NODE_ID 只能包含 1-64 个字母、数字、点、下划线或连字符".into());

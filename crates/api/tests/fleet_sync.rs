@@ -363,7 +363,10 @@ async fn orphaned_queue_sessions_are_finished_and_orphaned_aggregations_interrup
         s["instance_records"][0]["error_message"],
         wf_services::fleet::INTERRUPTED
     );
-    assert_eq!(session(&mut app, "live-aggregation").await["status"], "running");
+    assert_eq!(
+        session(&mut app, "live-aggregation").await["status"],
+        "running"
+    );
     // the queue session is not interrupted: this node's worker takes its record and ends it
     wf_services::fleet::ensure_worker(&app.state.svc);
     let s = wait_done(&mut app, "orphan-queue").await;

@@ -739,3 +739,82 @@ async fn a_5xx_is_logged_once_with_its_error_id() {
     assert!(lines[0].contains("route=/api/v1/instances"), "{}", lines[0]);
     assert!(lines[0].contains("instance_tags"), "{}", lines[0]);
 }
+
+#[tokio::test]
+async fn tokens_of_deactivated_or_deleted_users_are_refused_and_passwords_never_trimmed() {
+    let mut app = TestApp::new().await;
+    app.login_admin().await;
+    let uid = app.create_user("tok_user", "user", "Passw0rd1").await;
+    let mut user = app.client();
+    user.fetch_csrf().await;
+    let tokens = user.login("tok_user", "Passw0rd1").await;
+    let (access, refresh) = (
+        tokens["access_token"].as_str().unwrap().to_string(),
+        tokens["refresh_token"].as_str().unwrap().to_string(),
+    );
+    let me = |t: &str| format!("Bearer {t}");
+    user.send(
+        "GET",
+        "/api/v1/auth/me",
+        None,
+        &[("Authorization", &me(&access))],
+    )
+    .await
+    .ok(200, "操作成功");
+    app.put(&format!("/api/v1/users/{uid}"), json!({"is_active": false}))
+        .await
+        .ok(200, "用户更新成功");
+    user.send(
+        "GET",
+        "/api/v1/auth/me",
+        None,
+        &[("Authorization", &me(&access))],
+    )
+    .await
+    .err(403, "ACCOUNT_DISABLED", Some("账户已被停用"));
+    let token = user.fetch_csrf().await;
+    user.send(
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        &[("X-CSRFToken", &token), ("Authorization", &me(&refresh))],
+    )
+    .await
+    .err(403, "ACCOUNT_DISABLED", Some("账户已被停用"));
+    app.delete(&format!("/api/v1/users/{uid}"))
+        .await
+        .ok(200, "用户删除成功");
+    user.send(
+        "GET",
+        "/api/v1/auth/me",
+        None,
+        &[("Authorization", &me(&access))],
+    )
+    .await
+    .err(404, "RESOURCE_NOT_FOUND", Some("用户不存在"));
+    user.send(
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        &[("X-CSRFToken", &token), ("Authorization", &me(&refresh))],
+    )
+    .await
+    .err(404, "RESOURCE_NOT_FOUND", Some("用户不存在"));
+    // a new password with surrounding spaces is kept as typed: login needs the spaces
+    app.post(
+        "/api/v1/auth/change-password",
+        json!({"old_password": ADMIN_PW, "new_password": " NewPassw0rd ", "confirm_password": " NewPassw0rd "}),
+    )
+    .await
+    .ok(200, "密码修改成功");
+    let mut other = app.client();
+    other.fetch_csrf().await;
+    other
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "admin", "password": "NewPassw0rd"}),
+        )
+        .await
+        .err(401, "INVALID_CREDENTIALS", Some("用户名或密码错误"));
+    other.login("admin", " NewPassw0rd ").await;
+}

@@ -56,9 +56,12 @@ async fn totals_and_deep_pages_follow_writes_made_on_the_other_node() {
             .await;
     }
     let newest = ids(&a.get(&page(1)).await.ok(200, "获取实例列表成功"));
-    a.post(&format!("/api/v1/instances/{}/delete", newest[5]), json!({}))
-        .await
-        .ok(200, "实例已移入回收站");
+    a.post(
+        &format!("/api/v1/instances/{}/delete", newest[5]),
+        json!({}),
+    )
+    .await
+    .ok(200, "实例已移入回收站");
     // node B's next requests: exact total, and every deep page equals the plain order
     let live: Vec<i64> = sqlx::query_scalar(
         "SELECT id::int8 FROM instances WHERE deleted_at IS NULL ORDER BY id DESC",
@@ -88,17 +91,26 @@ async fn a_user_demoted_or_deactivated_on_one_node_loses_it_on_the_other_at_once
     user_b.login(&name, "Passw0rd1").await;
     // node B caches the user as an admin
     user_b
-        .post("/api/v1/tags", json!({"name": format!("t{}", &unique()[..6]), "display_name": "t", "category": "c"}))
+        .post(
+            "/api/v1/tags",
+            json!({"name": format!("t{}", &unique()[..6]), "display_name": "t", "category": "c"}),
+        )
         .await
         .ok(201, "标签创建成功");
     a.put(&format!("/api/v1/users/{uid}"), json!({"role": "user"}))
         .await
         .ok(200, "用户更新成功");
     user_b
-        .post("/api/v1/tags", json!({"name": format!("t{}", &unique()[..6]), "display_name": "t", "category": "c"}))
+        .post(
+            "/api/v1/tags",
+            json!({"name": format!("t{}", &unique()[..6]), "display_name": "t", "category": "c"}),
+        )
         .await
         .err(403, "PERMISSION_REQUIRED", None);
-    user_b.get("/api/v1/instances").await.ok(200, "获取实例列表成功");
+    user_b
+        .get("/api/v1/instances")
+        .await
+        .ok(200, "获取实例列表成功");
     a.put(&format!("/api/v1/users/{uid}"), json!({"is_active": false}))
         .await
         .ok(200, "用户更新成功");
@@ -114,7 +126,10 @@ async fn a_rule_deleted_on_one_node_is_not_evaluated_by_the_other() {
         return;
     };
     let cid = a
-        .post("/api/v1/accounts/classifications", json!({"name": format!("mn-{}", unique())}))
+        .post(
+            "/api/v1/accounts/classifications",
+            json!({"name": format!("mn-{}", unique())}),
+        )
         .await
         .ok(201, "账户分类创建成功")["classification"]["id"]
         .as_i64()
@@ -200,5 +215,8 @@ async fn both_nodes_take_a_share_of_a_sync_all() {
     assert_eq!(by_node.len(), 2, "both nodes claimed work: {by_node:?}");
     assert!(nodes.contains(&a.state.svc.node_id()) && nodes.contains(&b.state.svc.node_id()));
     assert_eq!(by_node.iter().map(|r| r.1).sum::<i64>(), n);
-    assert!(by_node.iter().all(|r| r.2 == 1), "each record ran once: {by_node:?}");
+    assert!(
+        by_node.iter().all(|r| r.2 == 1),
+        "each record ran once: {by_node:?}"
+    );
 }

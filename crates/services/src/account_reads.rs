@@ -448,7 +448,12 @@ pub async fn ledgers(
     ) -> Result<wf_store::repo::Paged<repo::LedgerRow>, sea_orm::DbErr> {
         let key = format!("ledger:{}", repo::ledger_count_key(&svc.db, f));
         let total = svc
-            .cached_total(crate::context::Area::Accounts, key, repo::ledger_count(conn, f)).await?;
+            .cached_total(
+                crate::context::Area::Accounts,
+                key,
+                repo::ledger_count(conn, f),
+            )
+            .await?;
         repo::ledger_page(conn, f, sort, desc, page, size, Some(total)).await
     }
     let args = (sort, desc, page, size);

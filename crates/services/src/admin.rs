@@ -34,6 +34,12 @@ pub async fn ensure_admin(
     let hash = tokio::task::spawn_blocking(move || crate::passwords::hash(&plain, cost))
         .await
         .unwrap_or_default();
-    repo::insert(db, "admin", &hash, "admin", true).await?;
-    Ok(outcome)
+    match repo::insert(db, "admin", &hash, "admin", true).await {
+        Ok(_) => Ok(outcome),
+        // another node starting at the same moment created it first
+        Err(e) => match repo::by_username(db, "admin").await? {
+            Some(_) => Ok(Bootstrap::Exists),
+            None => Err(e),
+        },
+    }
 }

@@ -370,7 +370,11 @@ impl Services {
     where
         F: std::future::Future<Output = Result<u64, sea_orm::DbErr>>,
     {
-        let key = format!("{}:{}:{count_key}", area.as_str(), self.generation(area).await?);
+        let key = format!(
+            "{}:{}:{count_key}",
+            area.as_str(),
+            self.generation(area).await?
+        );
         self.list_counts
             .try_get_with(key, async {
                 let started = std::time::Instant::now();

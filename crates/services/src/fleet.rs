@@ -248,9 +248,14 @@ async fn sweep(svc: &Services) {
     }
     match recover_interrupted(svc).await {
         Ok(0) => {}
-        Ok(n) => tracing::warn!(module = "sync_session", sessions = n,
-            "sessions whose runner stopped marked interrupted"),
-        Err(e) => tracing::warn!(module = "sync_session", error = %e, "interrupted-session sweep failed"),
+        Ok(n) => tracing::warn!(
+            module = "sync_session",
+            sessions = n,
+            "sessions whose runner stopped marked interrupted"
+        ),
+        Err(e) => {
+            tracing::warn!(module = "sync_session", error = %e, "interrupted-session sweep failed")
+        }
     }
 }
 
@@ -273,8 +278,11 @@ async fn run_item(svc: Services, holder: String, item: repo::ClaimedRecord) -> i
     };
     match repo::finish_claimed(&svc.db, item.id, &holder, outcome).await {
         Ok(true) => {}
-        Ok(false) => tracing::warn!(module = "sync_session", record = item.id,
-            "record re-claimed by another node after its lease expired; outcome not written"),
+        Ok(false) => tracing::warn!(
+            module = "sync_session",
+            record = item.id,
+            "record re-claimed by another node after its lease expired; outcome not written"
+        ),
         Err(e) => tracing::error!(module = "sync_session", record = item.id, error = %e,
             "sync record not written; it is retried after its lease"),
     }
@@ -408,7 +416,10 @@ impl SessionLease {
     /// Take the lease of `session_id` for this node (before the session row exists, so no
     /// sweep can take a fresh session for an orphan).
     pub async fn take(svc: &Services, session_id: &str) -> Result<Self, sea_orm::DbErr> {
-        let (name, holder) = (session_lease(session_id), format!("{}:{session_id}", svc.node_id));
+        let (name, holder) = (
+            session_lease(session_id),
+            format!("{}:{session_id}", svc.node_id),
+        );
         leases::try_acquire(&svc.db, &name, &holder, SESSION_LEASE_TTL).await?;
         let (s, n, h) = (svc.clone(), name.clone(), holder.clone());
         let renew = tokio::spawn(async move {

@@ -118,8 +118,7 @@ pub fn install(db: wf_store::Store) {
                         WRITTEN.fetch_add(n, Ordering::Relaxed);
                         // log list totals of every node are recounted after a batch lands
                         if db.get_database_backend() == sea_orm::DbBackend::Postgres
-                            && let Err(e) =
-                                wf_store::repo::generations::bump(&db, &["logs"]).await
+                            && let Err(e) = wf_store::repo::generations::bump(&db, &["logs"]).await
                         {
                             eprintln!("log generation bump failed: {e}");
                         }

@@ -79,12 +79,16 @@ pub async fn list(
         .cached_total(
             Area::Logs,
             // this node's batches count too (SQLite has no store generations)
-            format!("{}:{}", crate::logcentre::counters().0, repo::count_key(&svc.db, f)),
+            format!(
+                "{}:{}",
+                crate::logcentre::counters().0,
+                repo::count_key(&svc.db, f)
+            ),
             async {
-            let txn = wf_store::repo::read_txn(&svc.db, custom).await?;
-            let n = repo::count(&txn, f).await?;
-            txn.commit().await?;
-            Ok(n)
+                let txn = wf_store::repo::read_txn(&svc.db, custom).await?;
+                let n = repo::count(&txn, f).await?;
+                txn.commit().await?;
+                Ok(n)
             },
         )
         .await

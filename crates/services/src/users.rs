@@ -60,7 +60,11 @@ pub async fn session_user(svc: &Services, uid: i32) -> ServiceResult<Option<Sess
 /// The user a JWT names (`POST /auth/refresh`, `GET /auth/me`), read from the store: 404
 /// `用户不存在` when it was deleted, 403 `ACCOUNT_DISABLED` `账户已被停用` when it was
 /// deactivated — a token outlives neither (issue 16).
-pub async fn token_user(svc: &Services, uid: i32, public: &'static str) -> ServiceResult<user::Model> {
+pub async fn token_user(
+    svc: &Services,
+    uid: i32,
+    public: &'static str,
+) -> ServiceResult<user::Model> {
     let u = repo::find(&svc.db, uid)
         .await
         .public(public)?
@@ -80,15 +84,32 @@ pub async fn login(svc: &Services, username: &str, password: String) -> ServiceR
         .await
         .public("登录失败")?;
     let Some(u) = found else {
-        tracing::warn!(module = "auth", username = username, reason = "unknown_user", "用户 {username} 登录失败: 用户名或密码错误");
+        tracing::warn!(
+            module = "auth",
+            username = username,
+            reason = "unknown_user",
+            "用户 {username} 登录失败: 用户名或密码错误"
+        );
         return Err(AppError::authentication("用户名或密码错误").into());
     };
     if !verify_password(password, u.password.clone()).await {
-        tracing::warn!(module = "auth", username = username, target_user_id = u.id, reason = "wrong_password", "用户 {username} 登录失败: 用户名或密码错误");
+        tracing::warn!(
+            module = "auth",
+            username = username,
+            target_user_id = u.id,
+            reason = "wrong_password",
+            "用户 {username} 登录失败: 用户名或密码错误"
+        );
         return Err(AppError::authentication("用户名或密码错误").into());
     }
     if !u.is_active {
-        tracing::warn!(module = "auth", username = username, target_user_id = u.id, reason = "disabled", "用户 {username} 登录失败: 账户已被停用");
+        tracing::warn!(
+            module = "auth",
+            username = username,
+            target_user_id = u.id,
+            reason = "disabled",
+            "用户 {username} 登录失败: 账户已被停用"
+        );
         return Err(AppError::authorization("账户已被停用")
             .code("ACCOUNT_DISABLED")
             .into());
@@ -96,7 +117,12 @@ pub async fn login(svc: &Services, username: &str, password: String) -> ServiceR
     let out = SessionUser::from(&u);
     repo::touch_login(&svc.db, u).await.public("登录失败")?;
     svc.changed(Change::User(out.id)).await;
-    tracing::info!(module = "auth", username = username, target_user_id = out.id, "用户 {username} 登录成功");
+    tracing::info!(
+        module = "auth",
+        username = username,
+        target_user_id = out.id,
+        "用户 {username} 登录成功"
+    );
     Ok(out)
 }
 

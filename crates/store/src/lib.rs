@@ -108,11 +108,38 @@ pub fn normalize_url(url: &str) -> String {
 }
 
 /// Apply pending migrations and, on PostgreSQL, make sure the partitions of the current and
-/// the next two months exist (China time, `domain.md` §13.4 fix).
+/// the next two months exist (China time, `domain.md` §13.4 fix). On PostgreSQL nodes starting
+/// together take turns: one connection of the pool holds a session advisory lock while the
+/// migrations run, so a second node waits and then finds nothing to do (issue 16).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await?;
-    partitions::ensure_partitions(db, 2).await?;
-    Ok(())
+    if db.get_database_backend() != DbBackend::Postgres {
+        Migrator::up(db, None).await?;
+        return partitions::ensure_partitions(db, 2).await;
+    }
+    /// `pg_advisory_lock` key of the migrations ("whalefal" in ASCII).
+    const MIGRATION_LOCK: i64 = 0x7768_616c_6566_616c;
+    let sqlx_err = |e: sea_orm::sqlx::Error| DbErr::Custom(format!("migration lock: {e}"));
+    let mut holder = db
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .map_err(sqlx_err)?;
+    sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *holder)
+        .await
+        .map_err(sqlx_err)?;
+    let out = async {
+        Migrator::up(db, None).await?;
+        partitions::ensure_partitions(db, 2).await
+    }
+    .await;
+    sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *holder)
+        .await
+        .map_err(sqlx_err)?;
+    out
 }
 
 /// Begin a write transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred transaction that

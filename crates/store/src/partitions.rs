@@ -220,7 +220,10 @@ pub async fn list(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<Par
 }
 
 /// SQLite: the months registered for `table` through [`create_month`].
-async fn registered_months(db: &impl ConnectionTrait, table: &str) -> Result<Vec<NaiveDate>, DbErr> {
+async fn registered_months(
+    db: &impl ConnectionTrait,
+    table: &str,
+) -> Result<Vec<NaiveDate>, DbErr> {
     let rows = db
         .query_all_raw(sea_orm::Statement::from_sql_and_values(
             DbBackend::Sqlite,
@@ -236,7 +239,10 @@ async fn registered_months(db: &impl ConnectionTrait, table: &str) -> Result<Vec
 }
 
 /// SQLite: the months of `table` that are listed today (rows or registered).
-async fn list_table_months(db: &impl ConnectionTrait, table: &str) -> Result<Vec<NaiveDate>, DbErr> {
+async fn list_table_months(
+    db: &impl ConnectionTrait,
+    table: &str,
+) -> Result<Vec<NaiveDate>, DbErr> {
     let col = key_column(table);
     let rows = db
         .query_all_raw(sea_orm::Statement::from_string(

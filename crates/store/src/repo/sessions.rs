@@ -5,8 +5,8 @@
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde_json::Value;
 
@@ -481,9 +481,18 @@ pub async fn finish_claimed(
         .col_expr(rec::Column::Status, Expr::value(o.status))
         .col_expr(rec::Column::CompletedAt, Expr::value(Some(Utc::now())))
         .col_expr(rec::Column::ItemsSynced, Expr::value(Some(o.items_synced)))
-        .col_expr(rec::Column::ItemsCreated, Expr::value(Some(o.items_created)))
-        .col_expr(rec::Column::ItemsUpdated, Expr::value(Some(o.items_updated)))
-        .col_expr(rec::Column::ItemsDeleted, Expr::value(Some(o.items_deleted)))
+        .col_expr(
+            rec::Column::ItemsCreated,
+            Expr::value(Some(o.items_created)),
+        )
+        .col_expr(
+            rec::Column::ItemsUpdated,
+            Expr::value(Some(o.items_updated)),
+        )
+        .col_expr(
+            rec::Column::ItemsDeleted,
+            Expr::value(Some(o.items_deleted)),
+        )
         .col_expr(rec::Column::ErrorMessage, Expr::value(o.error_message))
         .col_expr(rec::Column::SyncDetails, Expr::value(o.sync_details))
         .filter(rec::Column::Id.eq(record_id))
