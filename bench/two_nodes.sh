@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Benchmark (not a test), issue 16: two nodes sharing a sync-all. This machine's PostgreSQL
+# and MariaDB (ACCOUNTS extra roles / users each) registered 100 times each (200 instances) on
+# a fresh PostgreSQL store. Node A alone runs sync-all #1 (creates every account) and #2
+# (nothing changed), timed; then node B starts on the same store and sync-all #3 (nothing
+# changed) runs on both. Prints the wall times, each node's share of the instances (from the
+# records' claims) and each node's peak RSS. Servers are stopped by their pid; everything
+# created is dropped.
+# Usage: bench/two_nodes.sh [accounts per server]   (SYNC_PARALLELISM=4 per node)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+ACCOUNTS=${1:-500}
+PA=5087 PB=5088
+DB=wf_bench_two_$$
+TAG=wft$$
+WORK=$(mktemp -d)
+bash scripts/services.sh >/dev/null
+cargo build -q --release -p whalefall
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
+  "${PGQ[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
+  "${PGQ[@]}" -d postgres -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT rolname FROM pg_roles WHERE rolname LIKE '${TAG}\_%' LOOP EXECUTE format('DROP ROLE %I', r.rolname); END LOOP; END\$\$" || true
+  "${MYQ[@]}" -N -e "SELECT CONCAT('DROP USER \`', User, '\`@\`', Host, '\`;') FROM mysql.user WHERE User LIKE '${TAG}\_%'" | "${MYQ[@]}" || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+"${PGQ[@]}" -d postgres -c "DO \$\$BEGIN FOR i IN 1..$ACCOUNTS LOOP EXECUTE format('CREATE ROLE %I LOGIN', '${TAG}_r' || i); END LOOP; END\$\$"
+{ for i in $(seq 1 "$ACCOUNTS"); do echo "CREATE USER '${TAG}_u$i'@'%' IDENTIFIED BY 'x';"; done
+  echo "CREATE USER '${TAG}_mon'@'%' IDENTIFIED BY 'Monitor123'; GRANT SELECT ON *.* TO '${TAG}_mon'@'%';"; } | "${MYQ[@]}"
+"${PGQ[@]}" -c "CREATE DATABASE $DB"
+node() {  # node port id
+  mkdir -p "$WORK/$2"
+  (cd "$WORK/$2" && exec env DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB DEFAULT_ADMIN_PASSWORD=Admin12345 \
+    LOG_LEVEL=WARNING ENABLE_SCHEDULER=false WHALEFALL_NODE_ID=$2 "$BIN" serve --bind 127.0.0.1:$1 > server.log 2>&1) &
+  PIDS+=($!)
+  wait_up "http://127.0.0.1:$1/api/v1"
+}
+node $PA node-a
+B=http://127.0.0.1:$PA/api/v1
+J=$WORK/jar
+COOKIE=$(login $B $J)
+H=(-s -c $J -b $J -H "X-CSRFToken: $CSRF")
+PGC=$(curl "${H[@]}" -H 'Content-Type: application/json' -d '{"name":"two-pg","credential_type":"database","username":"postgres","password":"trustauth"}' $B/credentials | jq .data.credential.id)
+MYC=$(curl "${H[@]}" -H 'Content-Type: application/json' -d "{\"name\":\"two-my\",\"credential_type\":\"database\",\"username\":\"${TAG}_mon\",\"password\":\"Monitor123\"}" $B/credentials | jq .data.credential.id)
+{ echo "name,db_type,host,port,credential_id"
+  for i in $(seq 1 100); do echo "pg-$i,postgresql,127.0.0.1,5432,$PGC"; echo "my-$i,mysql,127.0.0.1,3306,$MYC"; done; } > $WORK/fleet.csv
+curl "${H[@]}" -F "file=@$WORK/fleet.csv;filename=fleet.csv" $B/instances/batch-create | jq -r .message
+run() {  # run label -> prints time and shares
+  local t0 sid
+  t0=$(now)
+  sid=$(curl "${H[@]}" -H 'Content-Type: application/json' -d '{}' $B/accounts/actions/sync-all | jq -r .data.session_id)
+  while [ "$(curl -s -b $J "$B/history/sessions/$sid" | jq -r .data.session.status)" = running ]; do sleep 0.2; done
+  echo "$1: $(since $t0) s, $(curl -s -b $J "$B/history/sessions/$sid" | jq -r '.data.session | "\(.status), \(.successful_instances) ok, \(.failed_instances) failed"')"
+  "${PGQ[@]}" -d $DB -Atc "SELECT '  ' || split_part(claimed_by, ':', 1) || ': ' || count(*) || ' instances, ' || sum(items_synced) || ' accounts' FROM sync_instance_records WHERE session_id = '$sid' GROUP BY 1 ORDER BY 1"
+}
+run "sync-all #1 on node A alone (creates the accounts)"
+run "sync-all #2 on node A alone (nothing changed)"
+echo "node A peak RSS so far: $(peak_rss "${PIDS[0]}")"
+node $PB node-b
+run "sync-all #3 on nodes A and B (nothing changed)"
+run "sync-all #4 on nodes A and B (nothing changed)"
+echo "peak RSS: node A $(peak_rss "${PIDS[0]}"), node B $(peak_rss "${PIDS[1]}")"
