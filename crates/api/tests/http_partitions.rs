@@ -93,10 +93,8 @@ async fn partitions_on_the_selected_store() {
         .clone();
     assert_eq!(r["partition_window"]["start"], next.to_string());
     assert_eq!(r["actions"].as_array().unwrap().len(), 4);
-    assert_eq!(
-        r["actions"][0]["status"],
-        if pg { "created" } else { "exists" }
-    );
+    // both stores: a new month is created (SQLite registers its bucket, issue 16)
+    assert_eq!(r["actions"][0]["status"], "created");
     let again = app
         .post(
             "/api/v1/partition/create",
@@ -112,6 +110,14 @@ async fn partitions_on_the_selected_store() {
             .iter()
             .all(|a| a["status"] == "exists")
     );
+    // and it is listed, empty, on both stores
+    let ym = next.format("%Y_%m").to_string();
+    let listed = app
+        .get(&format!("/api/v1/partition/partitions?search={ym}"))
+        .await
+        .ok(200, "分区列表获取成功");
+    assert_eq!(listed["total"], 4, "{listed}");
+    assert_eq!(listed["items"][0]["record_count"], 0);
     app.post("/api/v1/partition/create", json!({"date": "2020-01-01"}))
         .await
         .err(
