@@ -54,6 +54,10 @@ pub async fn connect(
     })
     .min_connections(1)
     .acquire_timeout(Duration::from_secs(timeout_secs))
+    // a connection is pinged before use only after 5 s idle (sqlx pings on every checkout by
+    // default: one extra round trip per statement); a broken hot connection fails its
+    // statement (503) and is dropped by the pool
+    .test_before_acquire_if_idle_for(Duration::from_secs(5))
     .sqlx_logging(false);
     // Prepared statements are cached per connection; bulk writes (multi-row inserts, `IN`
     // lists of every size) would otherwise fill the default 100-entry caches of all pooled

@@ -67,10 +67,20 @@ async fn two_nodes_never_run_the_same_fire_twice() {
         .zip(&ports)
         .map(|(d, p)| spawn(&["serve", "--bind", &format!("127.0.0.1:{p}")], &url, d))
         .collect();
-    // both nodes serve for the whole window (a test where one node died proves nothing)
+    // both nodes listen, then serve for the whole window (a test where one node died proves
+    // nothing)
+    let up = std::time::Instant::now();
+    while ports
+        .iter()
+        .any(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_err())
+    {
+        assert!(up.elapsed() < Duration::from_secs(60), "nodes did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let window = std::time::Instant::now();
-    let mut pings = [0u32; 2];
-    while window.elapsed() < Duration::from_secs(9) {
+    let (mut checks, mut pings) = (0u32, [0u32; 2]);
+    while window.elapsed() < Duration::from_secs(8) {
+        checks += 1;
         for (i, p) in ports.iter().enumerate() {
             if std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok() {
                 pings[i] += 1;
@@ -82,7 +92,7 @@ async fn two_nodes_never_run_the_same_fire_twice() {
         .iter_mut()
         .map(|n| matches!(n.try_wait(), Ok(None)))
         .collect();
-    let elapsed = window.elapsed();
+    let elapsed = up.elapsed();
     for n in &mut nodes {
         let _ = n.kill();
         let _ = n.wait();
