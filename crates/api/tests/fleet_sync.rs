@@ -10,6 +10,11 @@ use common::{TestApp, my_exec, pg_exec, unique};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// The tests of this file run one at a time: each creates a store database, and on the
+/// PostgreSQL pass a database created by a parallel test is a real change of the synced
+/// server's database-level privileges (a "nothing changed" second run would see it).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn app_with(parallelism: &str) -> TestApp {
     let mut app = TestApp::with_env(&[("SYNC_PARALLELISM", parallelism)]).await;
     app.login_admin().await;
@@ -70,6 +75,7 @@ fn record<'a>(s: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test]
 async fn sync_all_records_every_instance_and_completes_with_errors() {
+    let _serial = SERIAL.lock().await;
     let u = unique();
     let (role, my_user) = (format!("wf_{u}_fleet"), format!("wf_{u}_mon"));
     pg_exec(&[format!("CREATE ROLE {role} LOGIN")]).await;
@@ -213,6 +219,7 @@ async fn sync_all_records_every_instance_and_completes_with_errors() {
 
 #[tokio::test]
 async fn a_cancelled_session_stops_starting_instances_and_stays_cancelled() {
+    let _serial = SERIAL.lock().await;
     let u = unique();
     let mut app = app_with("1").await;
     for n in 0..15 {
@@ -262,6 +269,7 @@ async fn a_cancelled_session_stops_starting_instances_and_stays_cancelled() {
 
 #[tokio::test]
 async fn an_instance_is_never_synced_twice_at_once() {
+    let _serial = SERIAL.lock().await;
     let u = unique();
     let mut app = app_with("2").await;
     let busy = pg_instance(&mut app, &format!("busy-{u}"), 5432).await;
@@ -315,6 +323,7 @@ async fn an_instance_is_never_synced_twice_at_once() {
 
 #[tokio::test]
 async fn orphaned_queue_sessions_are_finished_and_orphaned_aggregations_interrupted() {
+    let _serial = SERIAL.lock().await;
     use wf_store::repo::sessions::{NewSession, create};
     let u = unique();
     let mut app = app_with("2").await;
