@@ -12,11 +12,11 @@ wait_up() {  # wait_up base-url
   for _ in $(seq 1 150); do curl -sf "$1/health/ping" >/dev/null && return 0; sleep 0.2; done
   echo "server at $1 did not start" >&2; return 1
 }
-login() {  # login base-url jar -> prints the Cookie header value; sets CSRF
+login() {  # login base-url jar: logs in as admin; sets CSRF (token) and COOKIE (header value)
   CSRF=$(curl -s -c "$2" -b "$2" "$1/auth/csrf-token" | jq -r .data.csrf_token)
   curl -s -c "$2" -b "$2" -H "X-CSRFToken: $CSRF" -o /dev/null -H 'Content-Type: application/json' \
     -d '{"username":"admin","password":"Admin12345"}' "$1/auth/login"
-  sed 's/^#HttpOnly_//' "$2" | awk '!/^#/ && NF>=7 {printf "%s=%s; ", $6, $7}' | sed 's/; $//'
+  COOKIE=$(sed 's/^#HttpOnly_//' "$2" | awk '!/^#/ && NF>=7 {printf "%s=%s; ", $6, $7}' | sed 's/; $//')
 }
 wrk_line() {  # wrk_line label seconds url [cookie] -> "label req/s p50 p99"
   local out
@@ -25,5 +25,5 @@ wrk_line() {  # wrk_line label seconds url [cookie] -> "label req/s p50 p99"
     "$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")" \
     "$(grep -q Non-2xx <<<"$out" && echo "   $(grep Non-2xx <<<"$out")")"
 }
-rps() { awk '{print $2}' <<<"$1"; }
+rps() { awk '{for (i = 2; i <= NF; i++) if ($i == "req/s") {print $(i-1); exit}}' <<<"$1"; }
 peak_rss() { awk '/VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }

@@ -18,7 +18,7 @@ bash scripts/services.sh >/dev/null
 cargo build -q --release -p whalefall --example bare_axum
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
   "${PGQ[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
   rm -rf "$WORK"
 }
@@ -42,7 +42,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 echo "ratios: ${RATIOS[*]}; median $(printf '%s\n' "${RATIOS[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') (goal >= 0.60)"
 J=$WORK/jar
-COOKIE=$(login "http://$WF/api/v1" "$J")
+login "http://$WF/api/v1" "$J"
 { echo "name,db_type,host,port"; seq 1 1000 | awk '{printf "ping-%04d,mysql,10.0.%d.%d,3306\n", $1, int($1/256), $1%256}'; } > $WORK/i.csv
 curl -s -c $J -b $J -H "X-CSRFToken: $CSRF" -F "file=@$WORK/i.csv;filename=i.csv" "http://$WF/api/v1/instances/batch-create" | jq -r .message
 wrk -t2 -c16 -d2s -H "Cookie: $COOKIE" "http://$WF/api/v1/instances" >/dev/null

@@ -44,7 +44,7 @@ echo "== 500 PostgreSQL roles, 500 MariaDB users; store with $INSTANCES instance
 PID=$!
 wait_up $B
 J=$WORK/jar
-COOKIE=$(login $B $J)
+login $B $J
 H=(-s -c $J -b $J -H "X-CSRFToken: $CSRF")
 PGC=$(curl "${H[@]}" -H 'Content-Type: application/json' -d '{"name":"rus-pg","credential_type":"database","username":"postgres","password":"trustauth"}' $B/credentials | jq .data.credential.id)
 MYC=$(curl "${H[@]}" -H 'Content-Type: application/json' -d "{\"name\":\"rus-my\",\"credential_type\":\"database\",\"username\":\"${TAG}_mon\",\"password\":\"Monitor123\"}" $B/credentials | jq .data.credential.id)

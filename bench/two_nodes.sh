@@ -19,7 +19,7 @@ bash scripts/services.sh >/dev/null
 cargo build -q --release -p whalefall
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
   "${PGQ[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
   "${PGQ[@]}" -d postgres -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT rolname FROM pg_roles WHERE rolname LIKE '${TAG}\_%' LOOP EXECUTE format('DROP ROLE %I', r.rolname); END LOOP; END\$\$" || true
   "${MYQ[@]}" -N -e "SELECT CONCAT('DROP USER \`', User, '\`@\`', Host, '\`;') FROM mysql.user WHERE User LIKE '${TAG}\_%'" | "${MYQ[@]}" || true
@@ -40,7 +40,7 @@ node() {  # node port id
 node $PA node-a
 B=http://127.0.0.1:$PA/api/v1
 J=$WORK/jar
-COOKIE=$(login $B $J)
+login $B $J
 H=(-s -c $J -b $J -H "X-CSRFToken: $CSRF")
 PGC=$(curl "${H[@]}" -H 'Content-Type: application/json' -d '{"name":"two-pg","credential_type":"database","username":"postgres","password":"trustauth"}' $B/credentials | jq .data.credential.id)
 MYC=$(curl "${H[@]}" -H 'Content-Type: application/json' -d "{\"name\":\"two-my\",\"credential_type\":\"database\",\"username\":\"${TAG}_mon\",\"password\":\"Monitor123\"}" $B/credentials | jq .data.credential.id)

@@ -92,7 +92,17 @@ async fn connect_redis(url: &str) -> Result<Option<redis::aio::ConnectionManager
     let client = redis::Client::open(url).map_err(|e| format!("CACHE_REDIS_URL 无效: {e}"))?;
     match tokio::time::timeout(
         std::time::Duration::from_secs(5),
-        redis::aio::ConnectionManager::new(client),
+        // fail fast while Redis is away (the limiter and cache then fall back to this node's
+        // memory): the defaults retry a reconnect six times with backoff, ~6 s per call
+        redis::aio::ConnectionManager::new_with_config(
+            client,
+            redis::aio::ConnectionManagerConfig::new()
+                .set_number_of_retries(1)
+                .set_min_delay(std::time::Duration::from_millis(50))
+                .set_max_delay(std::time::Duration::from_millis(200))
+                .set_connection_timeout(Some(std::time::Duration::from_millis(500)))
+                .set_response_timeout(Some(std::time::Duration::from_secs(1))),
+        ),
     )
     .await
     {

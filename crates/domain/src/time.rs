@@ -25,7 +25,24 @@ pub fn iso_in(dt: &DateTime<Utc>, tz: FixedOffset) -> String {
 
 /// Envelope timestamp: always with microseconds and `+00:00`.
 pub fn envelope_now() -> String {
-    Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    // written field by field: every response has one, and parsing a strftime pattern per call
+    // was a measurable part of a `/health/ping` (issue 16)
+    let now = Utc::now();
+    let mut s = String::with_capacity(32);
+    let _ = write!(
+        s,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+        now.year(),
+        now.month(),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        now.nanosecond() % 1_000_000_000 / 1_000
+    );
+    s
 }
 
 /// China-time display `YYYY-MM-DD HH:MM:SS`, or `未知` when absent.

@@ -74,6 +74,11 @@ pub struct Health {
 pub struct Component {
     pub healthy: bool,
     pub status: &'static str,
+    /// Cache only: the backend serving rate limits and the cache now — `redis`, `memory`, or
+    /// `memory (redis unreachable)` when `CACHE_TYPE=redis` and Redis does not answer (both
+    /// fall back to this node's memory; issue 16).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<&'static str>,
 }
 
 /// Components of the detailed health.
@@ -162,14 +167,21 @@ pub async fn detailed(State(st): State<AppState>) -> Response {
             database: Component {
                 healthy: db,
                 status: state(db),
+                backend: None,
             },
             cache: Component {
                 healthy: cache,
                 status: state(cache),
+                backend: Some(match (st.settings.cache_type == "redis", cache) {
+                    (false, _) => "memory",
+                    (true, true) => "redis",
+                    (true, false) => "memory (redis unreachable)",
+                }),
             },
             system: Component {
                 healthy: true,
                 status: "ok",
+                backend: None,
             },
             scheduler,
         },
@@ -187,6 +199,7 @@ pub async fn cache(State(st): State<AppState>, ctx: Ctx) -> ApiResult {
         &Component {
             healthy,
             status: state(healthy),
+            backend: None,
         },
     ))
 }
