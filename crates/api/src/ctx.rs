@@ -87,7 +87,6 @@ impl Ctx {
             self.meta
                 .user
                 .store(i64::from(u.id), std::sync::atomic::Ordering::Relaxed);
-            tracing::Span::current().record("user_id", u.id);
         }
         Ok(user)
     }

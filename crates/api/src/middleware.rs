@@ -65,8 +65,8 @@ fn request_id(incoming: Option<&HeaderValue>) -> String {
 }
 
 /// Render every error as the JSON error envelope, adding the request context (request id,
-/// user id); every response carries `X-Request-Id`, and the request runs inside a `request`
-/// span holding both (the log centre reads them from it).
+/// user id); every response carries `X-Request-Id`, and the request runs inside
+/// `wf_services::context::request_scope` holding both (the log centre reads them from it).
 pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
@@ -93,22 +93,26 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
     let host = req.headers().get(header::HOST).cloned();
     let ua = req.headers().get(header::USER_AGENT).cloned();
     let (uri, method) = (req.uri().clone(), req.method().clone());
-    let span = tracing::info_span!("request", request_id = %meta.id, user_id = tracing::field::Empty,
-        method = %method, path = %uri.path());
-    let mut resp = {
-        use tracing::Instrument;
-        // one reading of the cache generations per request (wf_services::context)
-        wf_services::context::request_scope(next.run(req).instrument(span.clone())).await
+    // the request's log context and its one reading of the cache generations
+    let log = wf_services::context::RequestLog {
+        request_id: meta.id.clone(),
+        user_id: meta.user.clone(),
+        method: method.to_string(),
+        path: uri.path().to_string(),
     };
+    let mut resp = wf_services::context::request_scope(log.clone(), next.run(req)).await;
     if let Ok(v) = HeaderValue::from_str(&meta.id) {
         resp.headers_mut().insert("x-request-id", v);
     }
-    let _entered = span.enter();
     let status = resp.status().as_u16();
     if status < 400
         && let Some(module) = crate::audit::module_of(&method, uri.path())
     {
-        resp = crate::audit::record(resp, module, &method, uri.path()).await;
+        resp = wf_services::context::request_scope(
+            log.clone(),
+            crate::audit::record(resp, module, &method, uri.path()),
+        )
+        .await;
     }
     let err = match resp.extensions().get::<AppError>() {
         Some(e) => e.clone(),
@@ -139,15 +143,17 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
     let error_id = uuid::Uuid::new_v4().simple().to_string();
     if err.status >= 500 {
         // the one log line of a 5xx: the same error_id the client sees, the route and the cause
-        tracing::error!(
-            error_id = %error_id,
-            status = err.status,
-            code = %err.message_code,
-            method = %method,
-            route = %uri.path(),
-            cause = err.cause.as_deref().unwrap_or(err.message.as_str()),
-            "request failed"
-        );
+        wf_services::context::with_request_log(log, || {
+            tracing::error!(
+                error_id = %error_id,
+                status = err.status,
+                code = %err.message_code,
+                method = %method,
+                route = %uri.path(),
+                cause = err.cause.as_deref().unwrap_or(err.message.as_str()),
+                "request failed"
+            )
+        });
     }
     let request = meta;
     let mut meta = Map::new();

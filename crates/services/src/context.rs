@@ -106,19 +106,60 @@ impl Area {
 /// One reading of every area's generation.
 pub type Generations = [u64; 6];
 
-tokio::task_local! {
-    /// The generations read once for the current request (see [`request_scope`]).
-    static REQUEST_GENERATIONS: std::cell::Cell<Option<Generations>>;
+/// Who and what a request is, for the log centre's entries made while it runs
+/// (`request_id`, `user_id` once known, `method`, `path`).
+#[derive(Debug, Clone, Default)]
+pub struct RequestLog {
+    /// Incoming `X-Request-Id` or a new 32-hex id.
+    pub request_id: String,
+    /// The session user's id, 0 until the handler loaded it.
+    pub user_id: Arc<std::sync::atomic::AtomicI64>,
+    pub method: String,
+    pub path: String,
 }
 
-/// Run one request with its own generations snapshot: the first cache lookup of the request
-/// reads the store's generations (one statement), later lookups of the same request reuse
-/// them; a write in the request clears the snapshot. Outside a scope (background runs) every
-/// lookup reads the store.
-pub async fn request_scope<F: std::future::Future>(f: F) -> F::Output {
-    REQUEST_GENERATIONS
-        .scope(std::cell::Cell::new(None), f)
+/// What a request carries in its task (one task-local, no tracing span: issue 16 measured
+/// the per-request span and its enter/exit on every poll).
+struct RequestLocal {
+    generations: std::cell::Cell<Option<Generations>>,
+    log: RequestLog,
+}
+
+tokio::task_local! {
+    static REQUEST: RequestLocal;
+}
+
+/// Run one request with its log context and its own generations snapshot: the first cache
+/// lookup of the request reads the store's generations (one statement), later lookups of the
+/// same request reuse them; a write in the request clears the snapshot. Outside a scope
+/// (background runs) every lookup reads the store.
+pub async fn request_scope<F: std::future::Future>(log: RequestLog, f: F) -> F::Output {
+    REQUEST
+        .scope(
+            RequestLocal {
+                generations: std::cell::Cell::new(None),
+                log,
+            },
+            f,
+        )
         .await
+}
+
+/// Run `f` with `log` as the current request's log context (entries logged after the
+/// request's future finished: the 5xx line, the audit entry).
+pub fn with_request_log<R>(log: RequestLog, f: impl FnOnce() -> R) -> R {
+    REQUEST.sync_scope(
+        RequestLocal {
+            generations: std::cell::Cell::new(None),
+            log,
+        },
+        f,
+    )
+}
+
+/// The current request's log context, if any.
+pub(crate) fn current_request_log<R>(f: impl FnOnce(&RequestLog) -> R) -> Option<R> {
+    REQUEST.try_with(|r| f(&r.log)).ok()
 }
 
 /// What a write changed (the argument of [`Services::changed`]). Each variant names the cache
@@ -300,7 +341,7 @@ impl Services {
         for a in areas {
             self.local[a.index()].fetch_add(1, Ordering::SeqCst);
         }
-        let _ = REQUEST_GENERATIONS.try_with(|c| c.set(None));
+        let _ = REQUEST.try_with(|r| r.generations.set(None));
         if self.shared {
             let names: Vec<&str> = areas.iter().map(|a| a.as_str()).collect();
             if let Err(e) = wf_store::repo::generations::bump(&self.db, &names).await {
@@ -337,7 +378,7 @@ impl Services {
         if !self.shared {
             return Ok(local());
         }
-        if let Ok(Some(g)) = REQUEST_GENERATIONS.try_with(|c| c.get()) {
+        if let Ok(Some(g)) = REQUEST.try_with(|r| r.generations.get()) {
             return Ok(g);
         }
         let rows = wf_store::repo::generations::read_all(&self.db).await?;
@@ -347,7 +388,7 @@ impl Services {
                 g[a.index()] = n as u64;
             }
         }
-        let _ = REQUEST_GENERATIONS.try_with(|c| c.set(Some(g)));
+        let _ = REQUEST.try_with(|r| r.generations.set(Some(g)));
         Ok(g)
     }
 

@@ -151,10 +151,6 @@ pub fn submit(e: LogEntry) {
     }
 }
 
-/// Request fields kept on the request span (`request_id`, `user_id`).
-#[derive(Default, Clone)]
-struct RequestFields(Map<String, Value>);
-
 #[derive(Default)]
 struct Fields {
     message: Option<String>,
@@ -200,38 +196,7 @@ impl<S> Layer<S> for UnifiedLogLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: Context<'_, S>,
-    ) {
-        if attrs.metadata().name() != "request" {
-            return;
-        }
-        let mut f = Fields::default();
-        attrs.record(&mut f);
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(RequestFields(f.rest));
-        }
-    }
-
-    fn on_record(
-        &self,
-        id: &tracing::span::Id,
-        values: &tracing::span::Record<'_>,
-        ctx: Context<'_, S>,
-    ) {
-        let Some(span) = ctx.span(id) else { return };
-        let mut f = Fields::default();
-        values.record(&mut f);
-        let mut ext = span.extensions_mut();
-        if let Some(r) = ext.get_mut::<RequestFields>() {
-            r.0.extend(f.rest);
-        }
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let level = match *event.metadata().level() {
             Level::ERROR => "ERROR",
             Level::WARN => "WARNING",
@@ -241,13 +206,17 @@ where
         let mut f = Fields::default();
         event.record(&mut f);
         let mut context = Map::new();
-        if let Some(scope) = ctx.event_scope(event) {
-            for span in scope.from_root() {
-                if let Some(r) = span.extensions().get::<RequestFields>() {
-                    context.extend(r.0.clone());
+        crate::context::current_request_log(|r| {
+            context.insert("request_id".into(), json!(r.request_id));
+            match r.user_id.load(Ordering::Relaxed) {
+                0 => {}
+                uid => {
+                    context.insert("user_id".into(), json!(uid));
                 }
             }
-        }
+            context.insert("method".into(), json!(r.method));
+            context.insert("path".into(), json!(r.path));
+        });
         context.extend(f.rest);
         let mut context = Value::Object(context);
         scrub(&mut context);
