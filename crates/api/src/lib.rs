@@ -56,9 +56,8 @@ pub fn router(st: AppState) -> Router {
         .merge(routes::classifications::router())
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
-            middleware::csrf_global,
+            middleware::route_checks,
         ))
-        .route_layer(axum::middleware::from_fn(middleware::int_path_params))
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(|| async {
             error::ApiError(wf_domain::AppError::framework(

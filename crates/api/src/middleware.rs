@@ -251,6 +251,7 @@ pub async fn session(State(st): State<AppState>, mut req: Request, next: Next) -
 /// Global CSRF check for `POST`/`PUT`/`PATCH`/`DELETE` on matched routes, before
 /// authentication: token from `X-CSRFToken`, `X-CSRF-Token` or the `csrf_token` form field;
 /// failures are framework 400s with the English messages of `api-v1.md` §2.8.
+/// Runs after [`int_path_params`]'s check, as one route layer ([`route_checks`]).
 pub async fn csrf_global(State(st): State<AppState>, req: Request, next: Next) -> Response {
     if !matches!(
         *req.method(),
@@ -312,20 +313,43 @@ const STRING_PARAMS: [&str; 4] = ["job_id", "session_id", "tag_name", "db_type"]
 /// non-digit value in an integer slot does not match the route, so it is a framework 404
 /// before CSRF, authentication and permission checks.
 pub async fn int_path_params(req: Request, next: Next) -> Response {
-    if let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() {
-        let template: Vec<&str> = matched.as_str().split('/').collect();
-        let actual: Vec<&str> = req.uri().path().split('/').collect();
-        for (t, a) in template.iter().zip(actual.iter()) {
-            if let Some(name) = t.strip_prefix('{').and_then(|n| n.strip_suffix('}'))
-                && name.ends_with("_id")
-                && !STRING_PARAMS.contains(&name)
-                && (a.is_empty() || !a.bytes().all(|b| b.is_ascii_digit()))
-            {
-                return ApiError(AppError::framework_not_found()).into_response();
-            }
-        }
+    match non_integer_id(&req) {
+        true => ApiError(AppError::framework_not_found()).into_response(),
+        false => next.run(req).await,
     }
-    next.run(req).await
+}
+
+/// Whether an integer `{…_id}` slot of the matched route holds anything but digits (no
+/// allocation; routes without parameters return at once).
+fn non_integer_id(req: &Request) -> bool {
+    let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() else {
+        return false;
+    };
+    if !matched.as_str().contains('{') {
+        return false;
+    }
+    matched
+        .as_str()
+        .split('/')
+        .zip(req.uri().path().split('/'))
+        .any(|(t, a)| {
+            t.strip_prefix('{')
+                .and_then(|n| n.strip_suffix('}'))
+                .is_some_and(|name| {
+                    name.ends_with("_id")
+                        && !STRING_PARAMS.contains(&name)
+                        && (a.is_empty() || !a.bytes().all(|b| b.is_ascii_digit()))
+                })
+        })
+}
+
+/// The route checks of matched routes as one layer (one layer fewer per request): integer
+/// path parameters (framework 404), then the global CSRF check of writes.
+pub async fn route_checks(st: State<AppState>, req: Request, next: Next) -> Response {
+    if non_integer_id(&req) {
+        return ApiError(AppError::framework_not_found()).into_response();
+    }
+    csrf_global(st, req, next).await
 }
 
 /// Catch-all for unknown paths: framework 404.
