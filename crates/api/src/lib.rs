@@ -27,7 +27,8 @@ pub use state::AppState;
 
 /// Build the full application router with all middleware.
 ///
-/// Layer order (outermost first): CORS → body limit → error envelope → session cookie →
+/// Layer order (outermost first): CORS → body limit → error envelope (which also loads and
+/// writes the session cookie) →
 /// panic guard → routes. Route layers (integer path check, then the global CSRF check) run
 /// only for matched routes, so unknown paths, non-integer ids (404) and methods (405) are
 /// answered before CSRF and authentication (`api-v1.md` §2.7 check order).
@@ -88,10 +89,7 @@ pub fn router(st: AppState) -> Router {
         .allow_credentials(true);
     routes
         .layer(CatchPanicLayer::new())
-        .layer(axum::middleware::from_fn_with_state(
-            st.clone(),
-            middleware::session,
-        ))
+        // the envelope middleware also loads and writes the session cookie (`middleware::session`)
         .layer(axum::middleware::from_fn_with_state(
             st.clone(),
             middleware::envelope,

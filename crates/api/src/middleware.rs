@@ -100,7 +100,10 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
         method: method.to_string(),
         path: uri.path().to_string(),
     };
-    let mut resp = wf_services::context::request_scope(log.clone(), next.run(req)).await;
+    // the session cookie is loaded and written back inside (one middleware layer, not two)
+    let mut resp =
+        wf_services::context::request_scope(log.clone(), session(State(st.clone()), req, next))
+            .await;
     if let Ok(v) = HeaderValue::from_str(&meta.id) {
         resp.headers_mut().insert("x-request-id", v);
     }
