@@ -27,3 +27,20 @@ wrk_line() {  # wrk_line label seconds url [cookie] -> "label req/s p50 p99"
 }
 rps() { awk '{for (i = 2; i <= NF; i++) if ($i == "req/s") {print $(i-1); exit}}' <<<"$1"; }
 peak_rss() { awk '/VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }
+make_server_accounts() {  # make_server_accounts TAG N: N PostgreSQL roles and N MariaDB users (+ TAG_mon)
+  "${PGQ[@]}" -d postgres -c "DO \$\$BEGIN FOR i IN 1..$2 LOOP EXECUTE format('CREATE ROLE %I LOGIN', '${1}_r' || i); END LOOP; END\$\$"
+  { for i in $(seq 1 "$2"); do echo "CREATE USER '${1}_u$i'@'%' IDENTIFIED BY 'x';"; done
+    echo "CREATE USER '${1}_mon'@'%' IDENTIFIED BY 'Monitor123'; GRANT SELECT ON *.* TO '${1}_mon'@'%';"; } | "${MYQ[@]}"
+}
+drop_server_accounts() {  # drop_server_accounts TAG
+  "${PGQ[@]}" -d postgres -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT rolname FROM pg_roles WHERE rolname LIKE '${1}\_%' LOOP EXECUTE format('DROP ROLE %I', r.rolname); END LOOP; END\$\$" || true
+  "${MYQ[@]}" -N -e "SELECT CONCAT('DROP USER \`', User, '\`@\`', Host, '\`;') FROM mysql.user WHERE User LIKE '${1}\_%'" | "${MYQ[@]}" || true
+}
+register_fleet() {  # register_fleet BASE TAG: credentials and 100 + 100 instances of the local servers
+  local pgc myc
+  pgc=$(curl "${H[@]}" -H 'Content-Type: application/json' -d "{\"name\":\"$2-pg\",\"credential_type\":\"database\",\"username\":\"postgres\",\"password\":\"trustauth\"}" "$1/credentials" | jq .data.credential.id)
+  myc=$(curl "${H[@]}" -H 'Content-Type: application/json' -d "{\"name\":\"$2-my\",\"credential_type\":\"database\",\"username\":\"${2}_mon\",\"password\":\"Monitor123\"}" "$1/credentials" | jq .data.credential.id)
+  { echo "name,db_type,host,port,credential_id"
+    for i in $(seq 1 100); do echo "pg-$i,postgresql,127.0.0.1,5432,$pgc"; echo "my-$i,mysql,127.0.0.1,3306,$myc"; done; } > "$WORK/fleet.csv"
+  curl "${H[@]}" -F "file=@$WORK/fleet.csv;filename=fleet.csv" "$1/instances/batch-create" | jq -r .message
+}

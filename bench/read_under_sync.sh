@@ -29,15 +29,12 @@ PID=
 cleanup() {
   [ -n "$PID" ] && { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; }
   "${PGQ[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
-  "${PGQ[@]}" -d postgres -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT rolname FROM pg_roles WHERE rolname LIKE '${TAG}\_%' LOOP EXECUTE format('DROP ROLE %I', r.rolname); END LOOP; END\$\$" || true
-  "${MYQ[@]}" -N -e "SELECT CONCAT('DROP USER \`', User, '\`@\`', Host, '\`;') FROM mysql.user WHERE User LIKE '${TAG}\_%'" | "${MYQ[@]}" || true
+  drop_server_accounts $TAG
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 echo "== 500 PostgreSQL roles, 500 MariaDB users; store with $INSTANCES instances and $ACCOUNTS accounts"
-"${PGQ[@]}" -d postgres -c "DO \$\$BEGIN FOR i IN 1..500 LOOP EXECUTE format('CREATE ROLE %I LOGIN', '${TAG}_r' || i); END LOOP; END\$\$"
-{ for i in $(seq 1 500); do echo "CREATE USER '${TAG}_u$i'@'%' IDENTIFIED BY 'x';"; done
-  echo "CREATE USER '${TAG}_mon'@'%' IDENTIFIED BY 'Monitor123'; GRANT SELECT ON *.* TO '${TAG}_mon'@'%';"; } | "${MYQ[@]}"
+make_server_accounts $TAG 500
 "${PGQ[@]}" -c "CREATE DATABASE $DB"
 (cd "$WORK" && exec env DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB DEFAULT_ADMIN_PASSWORD=Admin12345 \
   LOG_LEVEL=WARNING ENABLE_SCHEDULER=false "$BIN" serve --bind 127.0.0.1:$PORT > server.log 2>&1) &
@@ -46,11 +43,7 @@ wait_up $B
 J=$WORK/jar
 login $B $J
 H=(-s -c $J -b $J -H "X-CSRFToken: $CSRF")
-PGC=$(curl "${H[@]}" -H 'Content-Type: application/json' -d '{"name":"rus-pg","credential_type":"database","username":"postgres","password":"trustauth"}' $B/credentials | jq .data.credential.id)
-MYC=$(curl "${H[@]}" -H 'Content-Type: application/json' -d "{\"name\":\"rus-my\",\"credential_type\":\"database\",\"username\":\"${TAG}_mon\",\"password\":\"Monitor123\"}" $B/credentials | jq .data.credential.id)
-{ echo "name,db_type,host,port,credential_id"
-  for i in $(seq 1 100); do echo "pg-$i,postgresql,127.0.0.1,5432,$PGC"; echo "my-$i,mysql,127.0.0.1,3306,$MYC"; done; } > $WORK/fleet.csv
-curl "${H[@]}" -F "file=@$WORK/fleet.csv;filename=fleet.csv" $B/instances/batch-create | jq -r .message
+register_fleet $B $TAG
 T0=$(now)
 "${PGQ[@]}" -d $DB <<SQL
 INSERT INTO instances (name, db_type, host, port, is_active)

@@ -21,14 +21,11 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
   "${PGQ[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
-  "${PGQ[@]}" -d postgres -c "DO \$\$DECLARE r record; BEGIN FOR r IN SELECT rolname FROM pg_roles WHERE rolname LIKE '${TAG}\_%' LOOP EXECUTE format('DROP ROLE %I', r.rolname); END LOOP; END\$\$" || true
-  "${MYQ[@]}" -N -e "SELECT CONCAT('DROP USER \`', User, '\`@\`', Host, '\`;') FROM mysql.user WHERE User LIKE '${TAG}\_%'" | "${MYQ[@]}" || true
+  drop_server_accounts $TAG
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-"${PGQ[@]}" -d postgres -c "DO \$\$BEGIN FOR i IN 1..$ACCOUNTS LOOP EXECUTE format('CREATE ROLE %I LOGIN', '${TAG}_r' || i); END LOOP; END\$\$"
-{ for i in $(seq 1 "$ACCOUNTS"); do echo "CREATE USER '${TAG}_u$i'@'%' IDENTIFIED BY 'x';"; done
-  echo "CREATE USER '${TAG}_mon'@'%' IDENTIFIED BY 'Monitor123'; GRANT SELECT ON *.* TO '${TAG}_mon'@'%';"; } | "${MYQ[@]}"
+make_server_accounts $TAG $ACCOUNTS
 "${PGQ[@]}" -c "CREATE DATABASE $DB"
 node() {  # node port id
   mkdir -p "$WORK/$2"
@@ -42,11 +39,7 @@ B=http://127.0.0.1:$PA/api/v1
 J=$WORK/jar
 login $B $J
 H=(-s -c $J -b $J -H "X-CSRFToken: $CSRF")
-PGC=$(curl "${H[@]}" -H 'Content-Type: application/json' -d '{"name":"two-pg","credential_type":"database","username":"postgres","password":"trustauth"}' $B/credentials | jq .data.credential.id)
-MYC=$(curl "${H[@]}" -H 'Content-Type: application/json' -d "{\"name\":\"two-my\",\"credential_type\":\"database\",\"username\":\"${TAG}_mon\",\"password\":\"Monitor123\"}" $B/credentials | jq .data.credential.id)
-{ echo "name,db_type,host,port,credential_id"
-  for i in $(seq 1 100); do echo "pg-$i,postgresql,127.0.0.1,5432,$PGC"; echo "my-$i,mysql,127.0.0.1,3306,$MYC"; done; } > $WORK/fleet.csv
-curl "${H[@]}" -F "file=@$WORK/fleet.csv;filename=fleet.csv" $B/instances/batch-create | jq -r .message
+register_fleet $B $TAG
 run() {  # run label -> prints time and shares
   local t0 sid
   t0=$(now)

@@ -139,12 +139,8 @@ pub struct RecordOutcome {
     pub sync_details: Option<Value>,
 }
 
-/// Finish a record with its outcome (`completed_at` = now).
-pub async fn finish_record(
-    db: &impl ConnectionTrait,
-    record_id: i32,
-    o: RecordOutcome,
-) -> Result<(), DbErr> {
+/// The update writing a record's outcome (`completed_at` = now); callers add the filter.
+fn outcome_update(o: RecordOutcome) -> sea_orm::UpdateMany<rec::Entity> {
     rec::Entity::update_many()
         .col_expr(rec::Column::Status, Expr::value(o.status))
         .col_expr(rec::Column::CompletedAt, Expr::value(Some(Utc::now())))
@@ -163,6 +159,15 @@ pub async fn finish_record(
         )
         .col_expr(rec::Column::ErrorMessage, Expr::value(o.error_message))
         .col_expr(rec::Column::SyncDetails, Expr::value(o.sync_details))
+}
+
+/// Finish a record with its outcome (`completed_at` = now).
+pub async fn finish_record(
+    db: &impl ConnectionTrait,
+    record_id: i32,
+    o: RecordOutcome,
+) -> Result<(), DbErr> {
+    outcome_update(o)
         .filter(rec::Column::Id.eq(record_id))
         .exec(db)
         .await
@@ -477,24 +482,7 @@ pub async fn finish_claimed(
     holder: &str,
     o: RecordOutcome,
 ) -> Result<bool, DbErr> {
-    let res = rec::Entity::update_many()
-        .col_expr(rec::Column::Status, Expr::value(o.status))
-        .col_expr(rec::Column::CompletedAt, Expr::value(Some(Utc::now())))
-        .col_expr(rec::Column::ItemsSynced, Expr::value(Some(o.items_synced)))
-        .col_expr(
-            rec::Column::ItemsCreated,
-            Expr::value(Some(o.items_created)),
-        )
-        .col_expr(
-            rec::Column::ItemsUpdated,
-            Expr::value(Some(o.items_updated)),
-        )
-        .col_expr(
-            rec::Column::ItemsDeleted,
-            Expr::value(Some(o.items_deleted)),
-        )
-        .col_expr(rec::Column::ErrorMessage, Expr::value(o.error_message))
-        .col_expr(rec::Column::SyncDetails, Expr::value(o.sync_details))
+    let res = outcome_update(o)
         .filter(rec::Column::Id.eq(record_id))
         .filter(rec::Column::Status.eq(status::RUNNING))
         .filter(Expr::col(sea_orm::sea_query::Alias::new("claimed_by")).eq(holder))
