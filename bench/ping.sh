@@ -18,7 +18,7 @@ DB=wf_bench_ping_$$
 BASE=127.0.0.1:5095
 WORK=$(mktemp -d)
 bash scripts/services.sh >/dev/null
-cargo build -q --release -p whalefall --example bare_axum
+cargo build -q --release -p whalefall --bin whalefall --example bare_axum
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
