@@ -186,8 +186,19 @@ async fn both_nodes_take_a_share_of_a_sync_all() {
         .as_str()
         .unwrap()
         .to_string();
+    let pool = sqlx::PgPool::connect(&a.url).await.unwrap();
     let mut s = Value::Null;
+    // no node ever runs more records at once than its SYNC_PARALLELISM
+    let mut most_at_once = 0i64;
     for _ in 0..600 {
+        let running: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT claimed_by, count(*) FROM sync_instance_records WHERE session_id = $1 AND status = 'running' GROUP BY 1",
+        )
+        .bind(&sid)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        most_at_once = most_at_once.max(running.iter().map(|r| r.1).max().unwrap_or(0));
         s = a
             .get(&format!("/api/v1/history/sessions/{sid}"))
             .await
@@ -196,12 +207,15 @@ async fn both_nodes_take_a_share_of_a_sync_all() {
         if s["status"] != "running" {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert!(
+        (1..=2).contains(&most_at_once),
+        "a node ran {most_at_once} records at once"
+    );
     assert_eq!(s["status"], "completed", "{s}");
     assert_eq!(s["successful_instances"], n);
     assert_eq!(s["failed_instances"], 0);
-    let pool = sqlx::PgPool::connect(&a.url).await.unwrap();
     let by_node: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT split_part(claimed_by, ':', 1), count(*), max(attempts)::int8 FROM sync_instance_records \
          WHERE session_id = $1 AND status = 'completed' GROUP BY 1",

@@ -19,7 +19,17 @@ use std::time::{Duration, Instant};
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const KEY: &str = "dGhpcy1pcy1hLTMyLWJ5dGUta2V5LWZvci10ZXN0cyE=";
 
-fn serve(url: &str, dir: &std::path::Path, bind: &str, env: &[(&str, &str)]) -> Child {
+/// A server process, killed by its pid when dropped (also when an assertion fails first).
+struct Node(Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(url: &str, dir: &std::path::Path, bind: &str, env: &[(&str, &str)]) -> Node {
     let mut c = Command::new(env!("CARGO_BIN_EXE_whalefall"));
     c.args(["serve", "--bind", bind])
         .current_dir(dir)
@@ -39,7 +49,7 @@ fn serve(url: &str, dir: &std::path::Path, bind: &str, env: &[(&str, &str)]) -> 
     for (k, v) in env {
         c.env(k, v);
     }
-    c.spawn().expect("spawn whalefall")
+    Node(c.spawn().expect("spawn whalefall"))
 }
 
 fn free_port() -> u16 {
@@ -50,9 +60,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn stop(mut c: Child) {
-    let _ = c.kill();
-    let _ = c.wait();
+fn stop(node: Node) {
+    drop(node);
 }
 
 #[tokio::test]

@@ -8,7 +8,17 @@ use std::time::Duration;
 
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-fn spawn(args: &[&str], url: &str, dir: &std::path::Path) -> Child {
+/// A process killed by its pid when dropped (also when an assertion fails first).
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(args: &[&str], url: &str, dir: &std::path::Path) -> Proc {
     Command::new(env!("CARGO_BIN_EXE_whalefall"))
         .args(args)
         .current_dir(dir)
@@ -19,6 +29,7 @@ fn spawn(args: &[&str], url: &str, dir: &std::path::Path) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(Proc)
         .expect("spawn whalefall")
 }
 
@@ -41,7 +52,7 @@ async fn two_nodes_never_run_the_same_fire_twice() {
             d
         })
         .collect();
-    let status = spawn(&["migrate"], &url, &dirs[0]).wait().unwrap();
+    let status = spawn(&["migrate"], &url, &dirs[0]).0.wait().unwrap();
     assert!(status.success());
     let store = sqlx::PgPool::connect(&url).await.unwrap();
     // the log clean-up fires every second (a user-edited trigger, kept at start)
@@ -62,7 +73,7 @@ async fn two_nodes_never_run_the_same_fire_twice() {
                 .port()
         })
         .collect();
-    let mut nodes: Vec<Child> = dirs
+    let mut nodes: Vec<Proc> = dirs
         .iter()
         .zip(&ports)
         .map(|(d, p)| spawn(&["serve", "--bind", &format!("127.0.0.1:{p}")], &url, d))
@@ -93,13 +104,10 @@ async fn two_nodes_never_run_the_same_fire_twice() {
     }
     let alive: Vec<bool> = nodes
         .iter_mut()
-        .map(|n| matches!(n.try_wait(), Ok(None)))
+        .map(|n| matches!(n.0.try_wait(), Ok(None)))
         .collect();
     let elapsed = up.elapsed();
-    for n in &mut nodes {
-        let _ = n.kill();
-        let _ = n.wait();
-    }
+    drop(nodes);
     let runs: Vec<(chrono::DateTime<chrono::Utc>, String, String)> = sqlx::query_as(
         "SELECT started_at, status, trigger_source FROM task_runs WHERE task_key = 'cleanup_logs' ORDER BY started_at",
     )

@@ -415,26 +415,33 @@ pub async fn claim(
 ) -> Result<Vec<ClaimedRecord>, DbErr> {
     let backend = db.get_database_backend();
     let p = |i| super::param(backend, i);
-    let lock = match backend {
-        sea_orm::DbBackend::Postgres => " FOR UPDATE OF q SKIP LOCKED",
-        _ => "",
-    };
     let now = Utc::now();
-    let sql = format!(
-        "UPDATE sync_instance_records SET status = 'running', claimed_by = {h}, \
-           lease_expires_at = {until}, started_at = {now}, attempts = attempts + 1 \
-         WHERE id IN (SELECT q.id FROM sync_instance_records q \
+    let pick = "SELECT q.id FROM sync_instance_records q \
            JOIN sync_sessions s ON s.session_id = q.session_id \
            WHERE q.status IN ('pending', 'running') \
              AND (q.status = 'pending' OR q.lease_expires_at < {now}) \
              AND s.status = 'running' AND q.sync_category IN ('account', 'capacity') \
-           ORDER BY q.id LIMIT {lim}{lock}) \
-         RETURNING id, session_id, instance_id, sync_category",
-        h = p(1),
-        until = p(2),
-        now = p(3),
-        lim = p(4),
-    );
+           ORDER BY q.id LIMIT {lim}";
+    let set = "SET status = 'running', claimed_by = {h}, lease_expires_at = {until}, \
+           started_at = {now}, attempts = attempts + 1";
+    let sql = match backend {
+        // the candidates are picked once, in a materialised CTE: as `IN (subquery)` the
+        // planner may rescan the `SKIP LOCKED` subquery per row and claim far more than
+        // `n` records (seen: 17 syncs at once with a parallelism of 4)
+        sea_orm::DbBackend::Postgres => format!(
+            "WITH picked AS MATERIALIZED ({pick} FOR UPDATE OF q SKIP LOCKED) \
+             UPDATE sync_instance_records r {set} FROM picked WHERE r.id = picked.id \
+             RETURNING r.id, r.session_id, r.instance_id, r.sync_category"
+        ),
+        _ => format!(
+            "UPDATE sync_instance_records {set} WHERE id IN ({pick}) \
+             RETURNING id, session_id, instance_id, sync_category"
+        ),
+    }
+    .replace("{h}", &p(1))
+    .replace("{until}", &p(2))
+    .replace("{now}", &p(3))
+    .replace("{lim}", &p(4));
     let rows = ClaimedRecord::find_by_statement(sea_orm::Statement::from_sql_and_values(
         backend,
         sql,
