@@ -15,45 +15,11 @@ use crate::users::SessionUser;
 /// node (its [`Area::Users`] generation).
 pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
 
-/// Shortest lifetime of a cached list total; writes on any node invalidate it at once
-/// (generation bump).
-pub const LIST_COUNT_TTL: Duration = Duration::from_secs(2);
-
-/// Longest reuse of an expensive total (issue 12): a total that took `t` to count is kept for
-/// `clamp(100 × t, LIST_COUNT_TTL, LIST_COUNT_MAX_TTL)` — a 1,000,000-account ledger count
-/// (~0.9 s) is not redone every 2 s, a 5 ms count still is. Writes on this node still
-/// invalidate at once; writes on other nodes are seen within this bound.
+/// Lifetime of a cached list total or page anchors. Correctness does not depend on it: every
+/// cached total is keyed by its area's generation, so any write of the area on any node makes
+/// the next request recount. It only bounds how long a write whose generation bump failed
+/// (the store went away between commit and bump) can go unseen.
 pub const LIST_COUNT_MAX_TTL: Duration = Duration::from_secs(60);
-
-/// A cached list total and how long it may be reused.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct CachedTotal {
-    pub(crate) total: u64,
-    ttl: Duration,
-}
-
-impl CachedTotal {
-    /// A total that took `cost` to count.
-    pub(crate) fn new(total: u64, cost: Duration) -> Self {
-        CachedTotal {
-            total,
-            ttl: (cost * 100).clamp(LIST_COUNT_TTL, LIST_COUNT_MAX_TTL),
-        }
-    }
-}
-
-struct TotalExpiry;
-
-impl moka::Expiry<String, CachedTotal> for TotalExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &String,
-        value: &CachedTotal,
-        _created_at: std::time::Instant,
-    ) -> Option<Duration> {
-        Some(value.ttl)
-    }
-}
 
 /// A cache area: what a node may keep in memory about it is keyed by the area's generation
 /// (issue 16). On PostgreSQL the generations live in the store (`cache_generations`), so a
@@ -220,7 +186,8 @@ pub struct ServicesInner {
     pub(crate) bcrypt_cost: u32,
     /// Session users with the [`Area::Users`] generation they were loaded under.
     pub(crate) users: moka::future::Cache<i32, (u64, SessionUser)>,
-    pub(crate) list_counts: moka::future::Cache<String, CachedTotal>,
+    /// List totals by area generation and count statement.
+    pub(crate) list_counts: moka::future::Cache<String, u64>,
     /// Page anchors of list filters (instance ids every `ANCHOR_STEP` rows), same lifetime and
     /// generation keys as the totals.
     pub(crate) list_anchors: moka::future::Cache<String, Arc<Vec<i32>>>,
@@ -261,7 +228,7 @@ impl Services {
                 .build(),
             list_counts: moka::future::Cache::builder()
                 .max_capacity(10_000)
-                .expire_after(TotalExpiry)
+                .time_to_live(LIST_COUNT_MAX_TTL)
                 .build(),
             list_anchors: moka::future::Cache::builder()
                 .max_capacity(1_000)
@@ -398,10 +365,9 @@ impl Services {
     }
 
     /// The total of a list filter of `area` (`count_key` = its count statement text), cached
-    /// under the area's current generation for [`LIST_COUNT_TTL`] — longer for expensive
-    /// counts, see [`CachedTotal`]; any write of the area on any node makes the next request
-    /// recount. When it expires one request recounts while concurrent ones wait for that
-    /// figure (no stampede).
+    /// under the area's current generation (for at most [`LIST_COUNT_MAX_TTL`]); any write of
+    /// the area on any node makes the next request recount. One request recounts while
+    /// concurrent ones wait for that figure (no stampede).
     pub(crate) async fn cached_total<F>(
         &self,
         area: Area,
@@ -417,12 +383,8 @@ impl Services {
             self.generation(area).await?
         );
         self.list_counts
-            .try_get_with(key, async {
-                let started = std::time::Instant::now();
-                count.await.map(|n| CachedTotal::new(n, started.elapsed()))
-            })
+            .try_get_with(key, count)
             .await
-            .map(|c| c.total)
             .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))
     }
 

@@ -5,7 +5,6 @@
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
 use utoipa::ToSchema;
 use wf_domain::body::{sanitize, truthy};
 use wf_domain::db_type::DbType;
@@ -59,7 +58,7 @@ pub struct ListQuery {
 }
 
 /// `GET /instances`: one statement per page; the total of a filter is cached for at most
-/// [`crate::context::LIST_COUNT_TTL`] under the current write generation.
+/// [`crate::context::LIST_COUNT_MAX_TTL`] under the instances generation.
 pub async fn list(svc: &Services, q: &ListQuery) -> ServiceResult<InstancePage> {
     const PUB: &str = "获取实例列表失败";
     let Some(offset) = (q.page - 1)
@@ -72,7 +71,7 @@ pub async fn list(svc: &Services, q: &ListQuery) -> ServiceResult<InstancePage> 
     let generation = svc.generation(Area::Instances).await.public(PUB)?;
     let count = repo::count_statement(&svc.db, &q.filter);
     let key = format!("{generation}:{}:{:?}", count.sql, count.values);
-    let cached = svc.list_counts.get(&key).await.map(|c| c.total);
+    let cached = svc.list_counts.get(&key).await;
     // a deep page of the id order starts at the page anchor before it
     let (start_id, offset) = match offset / repo::ANCHOR_STEP {
         k @ 1.. if q.sort == repo::InstanceSort::Id => {
@@ -101,8 +100,7 @@ pub async fn list(svc: &Services, q: &ListQuery) -> ServiceResult<InstancePage> 
     let total = match rows.first() {
         Some(r) => {
             if cached.is_none() {
-                let total = crate::context::CachedTotal::new(r.total_count as u64, Duration::ZERO);
-                svc.list_counts.insert(key, total).await;
+                svc.list_counts.insert(key, r.total_count as u64).await;
             }
             r.total_count as u64
         }

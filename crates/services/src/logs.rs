@@ -78,10 +78,12 @@ pub async fn list(
     let total = svc
         .cached_total(
             Area::Logs,
-            // this node's batches count too (SQLite has no store generations)
+            // this node's batches count too (SQLite has no store generations); a "last N
+            // hours" window moves, so its total is recounted every 10 s as rows age out
             format!(
-                "{}:{}",
+                "{}:{}:{}",
                 crate::logcentre::counters().0,
+                f.window_hours.map_or(0, |_| Utc::now().timestamp() / 10),
                 repo::count_key(&svc.db, f)
             ),
             async {
