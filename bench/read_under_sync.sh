@@ -9,6 +9,7 @@
 # writes a change (the ledger's cached totals are then really invalidated 100 times a run).
 # Prints every window and the loaded/idle ratio (goal: ≥ 0.5 with p99 < 100 ms).
 # Everything it creates is dropped; the server is stopped by its pid.
+# CHANGE=alt alters the role before even rounds only.
 # Usage: bench/read_under_sync.sh [seconds]   (ROUNDS=2 CHANGE=0 INSTANCES=100000 ACCOUNTS=1000000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,7 +74,10 @@ IDLE_L=() IDLE_I=() LOAD_L=() LOAD_I=()
 for r in $(seq 1 "$ROUNDS"); do
   L=$(wrk_line "round $r idle   GET /accounts/ledgers" "$DURATION" "$B/accounts/ledgers" "$COOKIE"); echo "$L"; IDLE_L+=("$(rps "$L")")
   I=$(wrk_line "round $r idle   GET /instances" "$DURATION" "$B/instances" "$COOKIE"); echo "$I"; IDLE_I+=("$(rps "$I")")
-  [ "$CHANGE" = 1 ] && "${PGQ[@]}" -d postgres -c "ALTER ROLE ${TAG}_r1 $( [ $((r % 2)) = 1 ] && echo CREATEDB || echo NOCREATEDB)"
+  if [ "$CHANGE" = 1 ] || { [ "$CHANGE" = alt ] && [ $((r % 2)) = 0 ]; }; then
+    "${PGQ[@]}" -d postgres -c "ALTER ROLE ${TAG}_r1 $( [ $((r % 4)) -lt 2 ] && echo CREATEDB || echo NOCREATEDB)"
+    echo "round $r: one role altered on the PostgreSQL server (every PostgreSQL instance's sync writes a change)"
+  fi
   T0=$(now); S=$(sync_all); sleep 1
   L=$(wrk_line "round $r loaded GET /accounts/ledgers" "$DURATION" "$B/accounts/ledgers" "$COOKIE"); echo "$L"; LOAD_L+=("$(rps "$L")")
   I=$(wrk_line "round $r loaded GET /instances" "$DURATION" "$B/instances" "$COOKIE"); echo "$I"; LOAD_I+=("$(rps "$I")")
