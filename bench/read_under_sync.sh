@@ -75,7 +75,8 @@ for r in $(seq 1 "$ROUNDS"); do
   L=$(wrk_line "round $r idle   GET /accounts/ledgers" "$DURATION" "$B/accounts/ledgers" "$COOKIE"); echo "$L"; IDLE_L+=("$(rps "$L")")
   I=$(wrk_line "round $r idle   GET /instances" "$DURATION" "$B/instances" "$COOKIE"); echo "$I"; IDLE_I+=("$(rps "$I")")
   if [ "$CHANGE" = 1 ] || { [ "$CHANGE" = alt ] && [ $((r % 2)) = 0 ]; }; then
-    "${PGQ[@]}" -d postgres -c "ALTER ROLE ${TAG}_r1 $( [ $((r % 4)) -lt 2 ] && echo CREATEDB || echo NOCREATEDB)"
+    # CREATEDB on rounds 2, 6, …, NOCREATEDB on rounds 4, 8, … (CHANGE=1: also on odd rounds)
+    "${PGQ[@]}" -d postgres -c "ALTER ROLE ${TAG}_r1 $( [ $((r % 4)) = 2 ] && echo CREATEDB || echo NOCREATEDB)"
     echo "round $r: one role altered on the PostgreSQL server (every PostgreSQL instance's sync writes a change)"
   fi
   T0=$(now); S=$(sync_all); sleep 1

@@ -84,6 +84,7 @@ pub async fn envelope(State(st): State<AppState>, mut req: Request, next: Next) 
         st.settings.proxy_fix_x_for,
     );
     req.extensions_mut().insert(ClientIp(ip.clone()));
+    st.svc.note_request();
     let meta = RequestMeta {
         id: request_id(req.headers().get("x-request-id")),
         user: Default::default(),

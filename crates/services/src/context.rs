@@ -15,11 +15,56 @@ use crate::users::SessionUser;
 /// node (its [`Area::Users`] generation).
 pub const USER_CACHE_TTL: Duration = Duration::from_secs(5);
 
-/// Lifetime of a cached list total or page anchors. Correctness does not depend on it: every
-/// cached total is keyed by its area's generation, so any write of the area on any node makes
-/// the next request recount. It only bounds how long a write whose generation bump failed
-/// (the store went away between commit and bump) can go unseen.
+/// Age after which a cached list total is recounted although its generation did not move.
+/// Correctness does not depend on it: every cached total is keyed by its area's generation,
+/// so any write of the area on any node makes the next request recount synchronously. It only
+/// bounds how long a write whose generation bump failed (the store went away between commit
+/// and bump) can go unseen; such a refresh is done by one request while the others keep the
+/// figure they have (a 1-second count of 1,000,000 accounts expiring under load stalled every
+/// reader for its duration).
 pub const LIST_COUNT_MAX_TTL: Duration = Duration::from_secs(60);
+
+/// A cached list total: the figure, when it was counted, when a refresh was claimed.
+pub(crate) struct CachedTotal {
+    pub(crate) total: u64,
+    counted: std::time::Instant,
+    /// Milliseconds after `counted` at which a request claimed the refresh (0: none).
+    refresh_claimed: AtomicU64,
+}
+
+impl CachedTotal {
+    pub(crate) fn new(total: u64) -> Arc<Self> {
+        Arc::new(CachedTotal {
+            total,
+            counted: std::time::Instant::now(),
+            refresh_claimed: AtomicU64::new(0),
+        })
+    }
+
+    /// The figure while fresh, or while another request refreshes it (a refresh that has not
+    /// landed within 10 s — its count failed — is claimed again). `None`: the caller
+    /// recounts.
+    pub(crate) fn usable(&self) -> Option<u64> {
+        let age = self.counted.elapsed();
+        if age < LIST_COUNT_MAX_TTL {
+            return Some(self.total);
+        }
+        let now_ms = age.as_millis() as u64;
+        let claimed = self.refresh_claimed.load(Ordering::SeqCst);
+        if claimed != 0 && now_ms.saturating_sub(claimed) < 10_000 {
+            return Some(self.total);
+        }
+        match self.refresh_claimed.compare_exchange(
+            claimed,
+            now_ms,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        ) {
+            Ok(_) => None,
+            Err(_) => Some(self.total),
+        }
+    }
+}
 
 /// A cache area: what a node may keep in memory about it is keyed by the area's generation
 /// (issue 16). On PostgreSQL the generations live in the store (`cache_generations`), so a
@@ -187,7 +232,7 @@ pub struct ServicesInner {
     /// Session users with the [`Area::Users`] generation they were loaded under.
     pub(crate) users: moka::future::Cache<i32, (u64, SessionUser)>,
     /// List totals by area generation and count statement.
-    pub(crate) list_counts: moka::future::Cache<String, u64>,
+    pub(crate) list_counts: moka::future::Cache<String, Arc<CachedTotal>>,
     /// Page anchors of list filters (instance ids every `ANCHOR_STEP` rows), same lifetime and
     /// generation keys as the totals.
     pub(crate) list_anchors: moka::future::Cache<String, Arc<Vec<i32>>>,
@@ -204,6 +249,9 @@ pub struct ServicesInner {
     pub(crate) scheduler: crate::scheduler::SharedState,
     /// Dashboard results with the time they were computed (`dashboard` module lifetimes).
     pub(crate) dashboard: moka::future::Cache<String, (std::time::Instant, serde_json::Value)>,
+    /// API requests this node has served (the fleet worker yields to them, see
+    /// [`crate::fleet::BUSY_REQUESTS_PER_SEC`]).
+    pub(crate) requests: AtomicU64,
     /// Seconds a claimed queue record is held without a heartbeat (`QUEUE_LEASE_SECONDS`).
     pub(crate) queue_lease_secs: std::sync::atomic::AtomicU32,
     /// This node's fleet queue worker (started once, woken on new work).
@@ -228,7 +276,7 @@ impl Services {
                 .build(),
             list_counts: moka::future::Cache::builder()
                 .max_capacity(10_000)
-                .time_to_live(LIST_COUNT_MAX_TTL)
+                .time_to_idle(Duration::from_secs(3_600))
                 .build(),
             list_anchors: moka::future::Cache::builder()
                 .max_capacity(1_000)
@@ -243,6 +291,7 @@ impl Services {
                 .max_capacity(64)
                 .time_to_live(Duration::from_secs(300))
                 .build(),
+            requests: AtomicU64::new(0),
             queue_lease_secs: (crate::fleet::CLAIM_TTL.num_seconds() as u32).into(),
             fleet_worker: Default::default(),
         }))
@@ -272,6 +321,12 @@ impl Services {
     /// How long a claimed queue record is held without a heartbeat.
     pub(crate) fn queue_lease(&self) -> chrono::Duration {
         chrono::Duration::seconds(self.queue_lease_secs.load(Ordering::Relaxed).into())
+    }
+
+    /// Count one API request (called by the HTTP layer once per request; the fleet worker
+    /// halves its parallelism while the node serves many).
+    pub fn note_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
     /// This node's identity in lease holders and queue claims.
@@ -382,10 +437,23 @@ impl Services {
             area.as_str(),
             self.generation(area).await?
         );
-        self.list_counts
-            .try_get_with(key, count)
-            .await
-            .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))
+        match self.list_counts.get(&key).await {
+            Some(c) => match c.usable() {
+                Some(n) => Ok(n),
+                // this request refreshes an old figure; the others keep using it meanwhile
+                None => {
+                    let n = count.await?;
+                    self.list_counts.insert(key, CachedTotal::new(n)).await;
+                    Ok(n)
+                }
+            },
+            None => self
+                .list_counts
+                .try_get_with(key, async { count.await.map(CachedTotal::new) })
+                .await
+                .map(|c| c.total)
+                .map_err(|e| sea_orm::DbErr::Custom(e.to_string())),
+        }
     }
 
     /// Hash a password off the async runtime with the configured cost.

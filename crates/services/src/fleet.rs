@@ -91,6 +91,12 @@ pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1)
 /// records of ended sessions left running, and non-queue sessions whose runner is gone.
 pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Above this many API requests per second a node's worker claims at most half its
+/// `SYNC_PARALLELISM` (at least 1): on a busy node the fleet run yields CPU to the people
+/// reading (issue 16: reads keep ≥ 50 % of their idle throughput while a sync-all runs), and
+/// takes its full parallelism back when the node is quiet.
+pub const BUSY_REQUESTS_PER_SEC: f64 = 50.0;
+
 /// This node's queue worker: started once per [`Services`], woken when this node queues work.
 #[derive(Default)]
 pub struct WorkerHandle {
@@ -185,11 +191,27 @@ async fn worker(svc: Services) {
     let mut last_renew = std::time::Instant::now();
     let mut last_sweep: Option<std::time::Instant> = None;
     let mut claim_failures = 0u32;
+    let mut load = (std::time::Instant::now(), 0u64, false);
     loop {
-        let free = svc
+        let parallelism = svc
             .sync_parallelism
-            .load(std::sync::atomic::Ordering::Relaxed)
-            .saturating_sub(tasks.len());
+            .load(std::sync::atomic::Ordering::Relaxed);
+        // the node's request rate over the last second or so decides its share
+        let served = svc.requests.load(std::sync::atomic::Ordering::Relaxed);
+        let elapsed = load.0.elapsed().as_secs_f64();
+        if elapsed >= 1.0 {
+            load = (
+                std::time::Instant::now(),
+                served,
+                (served - load.1) as f64 / elapsed > BUSY_REQUESTS_PER_SEC,
+            );
+        }
+        let share = if load.2 {
+            parallelism.div_ceil(2)
+        } else {
+            parallelism
+        };
+        let free = share.saturating_sub(tasks.len());
         if free > 0 {
             match repo::claim(&svc.db, &holder, free as u64, ttl).await {
                 Ok(items) => {

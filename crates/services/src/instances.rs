@@ -71,7 +71,7 @@ pub async fn list(svc: &Services, q: &ListQuery) -> ServiceResult<InstancePage> 
     let generation = svc.generation(Area::Instances).await.public(PUB)?;
     let count = repo::count_statement(&svc.db, &q.filter);
     let key = format!("{generation}:{}:{:?}", count.sql, count.values);
-    let cached = svc.list_counts.get(&key).await;
+    let cached = svc.list_counts.get(&key).await.and_then(|c| c.usable());
     // a deep page of the id order starts at the page anchor before it
     let (start_id, offset) = match offset / repo::ANCHOR_STEP {
         k @ 1.. if q.sort == repo::InstanceSort::Id => {
@@ -100,7 +100,9 @@ pub async fn list(svc: &Services, q: &ListQuery) -> ServiceResult<InstancePage> 
     let total = match rows.first() {
         Some(r) => {
             if cached.is_none() {
-                svc.list_counts.insert(key, r.total_count as u64).await;
+                svc.list_counts
+                    .insert(key, crate::context::CachedTotal::new(r.total_count as u64))
+                    .await;
             }
             r.total_count as u64
         }
