@@ -20,7 +20,7 @@ URL="postgres://postgres@127.0.0.1:5432/$DB"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 bash scripts/services.sh >/dev/null
 cargo build -q --release -p whalefall
-BIN=$PWD/target/release/whalefall
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/whalefall
 WORK=$(mktemp -d)
 PGQ=(psql -q -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1)
 cleanup() {

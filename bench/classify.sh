@@ -27,7 +27,7 @@ cleanup() {
 trap cleanup EXIT
 "${PGQ[@]}" -c "CREATE DATABASE $DB"
 (cd "$WORK" && DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" DEFAULT_ADMIN_PASSWORD=Admin12345 LOG_LEVEL=WARNING \
-  exec "$OLDPWD/target/release/whalefall" serve --bind 127.0.0.1:$PORT > server.log 2>&1) &
+  exec "${CARGO_TARGET_DIR:-$OLDPWD/target}/release/whalefall" serve --bind 127.0.0.1:$PORT > server.log 2>&1) &
 PID=$!
 for _ in $(seq 1 100); do curl -sf $B/health/ping >/dev/null && break; sleep 0.2; done
 echo "== seeding 100 instances and $ACCOUNTS accounts"

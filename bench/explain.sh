@@ -16,7 +16,7 @@ DB=wf_bench_explain_$$
 PG_LOG=${PG_LOG:-$(ls /var/log/postgresql/postgresql-*-main.log | tail -1)}
 bash scripts/services.sh >/dev/null
 cargo build -q --release -p whalefall
-BIN=$PWD/target/release/whalefall
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/whalefall
 WORK=$(mktemp -d)
 PGQ=(psql -q -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1)
 PID=

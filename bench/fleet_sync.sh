@@ -35,7 +35,7 @@ echo "== creating $ACCOUNTS PostgreSQL roles and $ACCOUNTS MariaDB users"
   echo "CREATE USER '${TAG}_mon'@'%' IDENTIFIED BY 'Monitor123'; GRANT SELECT ON *.* TO '${TAG}_mon'@'%';"; } | "${MYQ[@]}"
 "${PGQ[@]}" -c "CREATE DATABASE $DB"
 (cd "$WORK" && DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" DEFAULT_ADMIN_PASSWORD=Admin12345 LOG_LEVEL=WARNING \
-  exec "$OLDPWD/target/release/whalefall" serve --bind 127.0.0.1:$PORT > server.log 2>&1) &
+  exec "${CARGO_TARGET_DIR:-$OLDPWD/target}/release/whalefall" serve --bind 127.0.0.1:$PORT > server.log 2>&1) &
 PID=$!
 for _ in $(seq 1 100); do curl -sf $B/health/ping >/dev/null && break; sleep 0.2; done
 J=$WORK/jar

@@ -16,7 +16,7 @@ cargo build -q --release -p whalefall
 WORK=$(mktemp -d)
 psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $DB"
 (cd "$WORK" && DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" DEFAULT_ADMIN_PASSWORD=Admin12345 LOG_LEVEL=WARNING \
-  exec "$OLDPWD/target/release/whalefall" serve --bind 127.0.0.1:$PORT > server.log 2>&1) &
+  exec "${CARGO_TARGET_DIR:-$OLDPWD/target}/release/whalefall" serve --bind 127.0.0.1:$PORT > server.log 2>&1) &
 PID=$!
 cleanup() {
   kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true

@@ -24,7 +24,7 @@ if [ "$STORE" = sqlite ]; then URL="sqlite:///$WORK/whalefall.db"; else URL="pos
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 bash scripts/services.sh >/dev/null
 cargo build -q --release -p whalefall
-BIN=$PWD/target/release/whalefall
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/whalefall
 PGQ=(psql -q -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1)
 store_sql() {  # SQL on stdin, run on the benchmark store
   if [ "$STORE" = sqlite ]; then sqlite3 -bail "$WORK/whalefall.db"; else "${PGQ[@]}" -d $DB; fi

@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p whalefall
-exec ./target/release/whalefall serve "$@"
+exec "${CARGO_TARGET_DIR:-./target}/release/whalefall" serve "$@"
