@@ -12,7 +12,7 @@ VENV=${VENV:-.venv-fuzz}
 [ -x "$VENV/bin/schemathesis" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q schemathesis; }
 cargo build -q -p whalefall
 (cd "$WORK" && DEFAULT_ADMIN_PASSWORD=Admin12345 BCRYPT_LOG_ROUNDS=4 LOGIN_RATE_LIMIT=100000 \
-  exec "$OLDPWD/target/debug/whalefall" serve --bind 127.0.0.1:$PORT > server.log 2>&1) &
+  exec "${CARGO_TARGET_DIR:-$OLDPWD/target}/debug/whalefall" serve --bind 127.0.0.1:$PORT > server.log 2>&1) &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 50); do curl -sf $B/health/ping >/dev/null && break; sleep 0.2; done

@@ -752,54 +752,42 @@ async fn tokens_of_deactivated_or_deleted_users_are_refused_and_passwords_never_
         tokens["access_token"].as_str().unwrap().to_string(),
         tokens["refresh_token"].as_str().unwrap().to_string(),
     );
-    let me = |t: &str| format!("Bearer {t}");
-    user.send(
-        "GET",
-        "/api/v1/auth/me",
-        None,
-        &[("Authorization", &me(&access))],
-    )
-    .await
-    .ok(200, "操作成功");
+    // GET /auth/me with the access token, POST /auth/refresh with the refresh token
+    async fn me(user: &mut TestApp, access: &str) -> common::Resp {
+        let h = format!("Bearer {access}");
+        user.send("GET", "/api/v1/auth/me", None, &[("Authorization", &h)])
+            .await
+    }
+    async fn refreshed(user: &mut TestApp, token: &str, refresh: &str) -> common::Resp {
+        let h = format!("Bearer {refresh}");
+        user.send(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            &[("X-CSRFToken", token), ("Authorization", &h)],
+        )
+        .await
+    }
+    me(&mut user, &access).await.ok(200, "操作成功");
     app.put(&format!("/api/v1/users/{uid}"), json!({"is_active": false}))
         .await
         .ok(200, "用户更新成功");
-    user.send(
-        "GET",
-        "/api/v1/auth/me",
-        None,
-        &[("Authorization", &me(&access))],
-    )
-    .await
-    .err(403, "ACCOUNT_DISABLED", Some("账户已被停用"));
+    me(&mut user, &access)
+        .await
+        .err(403, "ACCOUNT_DISABLED", Some("账户已被停用"));
     let token = user.fetch_csrf().await;
-    user.send(
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        &[("X-CSRFToken", &token), ("Authorization", &me(&refresh))],
-    )
-    .await
-    .err(403, "ACCOUNT_DISABLED", Some("账户已被停用"));
+    refreshed(&mut user, &token, &refresh)
+        .await
+        .err(403, "ACCOUNT_DISABLED", Some("账户已被停用"));
     app.delete(&format!("/api/v1/users/{uid}"))
         .await
         .ok(200, "用户删除成功");
-    user.send(
-        "GET",
-        "/api/v1/auth/me",
-        None,
-        &[("Authorization", &me(&access))],
-    )
-    .await
-    .err(404, "RESOURCE_NOT_FOUND", Some("用户不存在"));
-    user.send(
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        &[("X-CSRFToken", &token), ("Authorization", &me(&refresh))],
-    )
-    .await
-    .err(404, "RESOURCE_NOT_FOUND", Some("用户不存在"));
+    me(&mut user, &access)
+        .await
+        .err(404, "RESOURCE_NOT_FOUND", Some("用户不存在"));
+    refreshed(&mut user, &token, &refresh)
+        .await
+        .err(404, "RESOURCE_NOT_FOUND", Some("用户不存在"));
     // a new password with surrounding spaces is kept as typed: login needs the spaces
     app.post(
         "/api/v1/auth/change-password",

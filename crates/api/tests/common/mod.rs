@@ -212,14 +212,24 @@ impl TestApp {
             let path = std::env::temp_dir().join(format!("wf-test-{}.db", unique()));
             (format!("sqlite:///{}", path.display()), None, Some(path))
         };
+        let mut app = Self::node_on(url, extra, true).await;
+        (app.pg_db, app.sqlite_path) = (pg_db, sqlite_path);
+        app
+    }
+
+    /// A node on the store at `url` (migrated and bootstrapped first when `fresh`); it owns
+    /// no clean-up.
+    async fn node_on(url: String, extra: &[(&str, &str)], fresh: bool) -> TestApp {
         let mut env = test_env(extra);
         env.insert("DATABASE_URL".into(), url.clone());
         let settings = Settings::from_map(&env).expect("test settings");
         let db = wf_store::connect(&url, 5, 10).await.expect("store");
-        wf_store::migrate(&db).await.expect("migrate");
-        wf_services::admin::ensure_admin(&db, Some(ADMIN_PW), 4)
-            .await
-            .expect("admin");
+        if fresh {
+            wf_store::migrate(&db).await.expect("migrate");
+            wf_services::admin::ensure_admin(&db, Some(ADMIN_PW), 4)
+                .await
+                .expect("admin");
+        }
         let state = AppState::new(settings, db).await.expect("state");
         TestApp {
             router: wf_api::router(state.clone()),
@@ -227,28 +237,15 @@ impl TestApp {
             cookies: HashMap::new(),
             csrf: None,
             url,
-            pg_db,
-            sqlite_path,
+            pg_db: None,
+            sqlite_path: None,
         }
     }
 
     /// Another node on the same store: its own pool, `Services`, caches and router, as a
     /// second `whalefall serve` would have (the first app owns the store's clean-up).
     pub async fn second_node(&self, extra: &[(&str, &str)]) -> TestApp {
-        let mut env = test_env(extra);
-        env.insert("DATABASE_URL".into(), self.url.clone());
-        let settings = Settings::from_map(&env).expect("test settings");
-        let db = wf_store::connect(&self.url, 5, 10).await.expect("store");
-        let state = AppState::new(settings, db).await.expect("state");
-        TestApp {
-            router: wf_api::router(state.clone()),
-            state,
-            cookies: HashMap::new(),
-            csrf: None,
-            url: self.url.clone(),
-            pg_db: None,
-            sqlite_path: None,
-        }
+        Self::node_on(self.url.clone(), extra, false).await
     }
 
     /// A second client (own cookie jar) on the same app and store.
