@@ -299,26 +299,23 @@ pub(crate) async fn collect_job(
     match out {
         Ok(r) => {
             let inv = &r.inventory;
-            (
-                RecordOutcome {
-                    status: status::COMPLETED,
-                    items_synced: r.saved_count as i32,
-                    items_created: inv.created as i32,
-                    items_updated: (inv.refreshed + inv.reactivated) as i32,
-                    items_deleted: inv.deactivated as i32,
-                    error_message: None,
-                    sync_details: Some(json!({
-                        "total_size_mb": r.total_size_mb,
-                        "database_count": r.database_count,
-                        "saved_count": r.saved_count,
-                        "message": r.message,
-                        "inventory": {"created": inv.created, "refreshed": inv.refreshed,
-                            "reactivated": inv.reactivated, "deactivated": inv.deactivated,
-                            "active_count": inv.active_databases.len()},
-                    })),
-                },
-                true,
-            )
+            RecordOutcome {
+                status: status::COMPLETED,
+                items_synced: r.saved_count as i32,
+                items_created: inv.created as i32,
+                items_updated: (inv.refreshed + inv.reactivated) as i32,
+                items_deleted: inv.deactivated as i32,
+                error_message: None,
+                sync_details: Some(json!({
+                    "total_size_mb": r.total_size_mb,
+                    "database_count": r.database_count,
+                    "saved_count": r.saved_count,
+                    "message": r.message,
+                    "inventory": {"created": inv.created, "refreshed": inv.refreshed,
+                        "reactivated": inv.reactivated, "deactivated": inv.deactivated,
+                        "active_count": inv.active_databases.len()},
+                })),
+            }
         }
         Err(e) => {
             tracing::warn!(instance = %inst.name, error = %e, "capacity collection failed");

@@ -77,9 +77,9 @@ pub async fn sync_leased(
     outcome.map_err(LeasedError::Sync)
 }
 
-/// What one instance of a session produced: the record's outcome and whether it counts as a
-/// success.
-pub type JobResult = (RecordOutcome, bool);
+/// What one instance of a session produced: the record's outcome (the session's counters are
+/// recounted from the records' statuses).
+pub type JobResult = RecordOutcome;
 
 /// How long a claimed queue record is held without a heartbeat: a node that dies leaves its
 /// records to be re-claimed by any node this long after its last renewal (the worker renews
@@ -291,7 +291,7 @@ async fn run_item(svc: Services, holder: String, item: repo::ClaimedRecord) -> i
             return item.id;
         }
     };
-    let (outcome, _) = match inst {
+    let outcome = match inst {
         None => failed("实例不存在".into()),
         Some(inst) => match item.sync_category.as_str() {
             "capacity" => crate::capacity::collect_job(&svc, &item.session_id, &inst).await,
@@ -359,32 +359,26 @@ async fn settle(svc: &Services, session_id: &str) {
 
 /// A record skipped because another run holds the instance.
 pub fn skipped_busy() -> JobResult {
-    (
-        RecordOutcome {
-            status: status::SKIPPED,
-            error_message: Some(SKIPPED_BUSY.into()),
-            ..Default::default()
-        },
-        false,
-    )
+    RecordOutcome {
+        status: status::SKIPPED,
+        error_message: Some(SKIPPED_BUSY.into()),
+        ..Default::default()
+    }
 }
 
 /// A failed record.
 pub fn failed(message: String) -> JobResult {
-    (
-        RecordOutcome {
-            status: status::FAILED,
-            error_message: Some(message),
-            ..Default::default()
-        },
-        false,
-    )
+    RecordOutcome {
+        status: status::FAILED,
+        error_message: Some(message),
+        ..Default::default()
+    }
 }
 
 /// Account sync of one instance of a session, under its lease.
 async fn account_job(svc: &Services, session_id: &str, inst: &instance::Model) -> JobResult {
     match sync_leased(svc, inst, Some(session_id)).await {
-        Ok(o) => (completed(&o), true),
+        Ok(o) => completed(&o),
         Err(LeasedError::Busy) => skipped_busy(),
         Err(LeasedError::Sync(e)) => {
             tracing::warn!(instance = %inst.name, error = %e, "instance account sync failed");

@@ -83,36 +83,38 @@ pub async fn login(svc: &Services, username: &str, password: String) -> ServiceR
     let found = repo::by_username(&svc.db, username)
         .await
         .public("登录失败")?;
-    let Some(u) = found else {
+    // every refusal is logged (WARNING, module `auth`) with the message the client gets
+    let refuse = |target: Option<i32>, reason: &str, e: AppError| {
         tracing::warn!(
             module = "auth",
             username = username,
-            reason = "unknown_user",
-            "用户 {username} 登录失败: 用户名或密码错误"
+            target_user_id = target,
+            reason = reason,
+            "用户 {username} 登录失败: {}",
+            e.message
         );
-        return Err(AppError::authentication("用户名或密码错误").into());
+        Err(e.into())
+    };
+    let Some(u) = found else {
+        return refuse(
+            None,
+            "unknown_user",
+            AppError::authentication("用户名或密码错误"),
+        );
     };
     if !verify_password(password, u.password.clone()).await {
-        tracing::warn!(
-            module = "auth",
-            username = username,
-            target_user_id = u.id,
-            reason = "wrong_password",
-            "用户 {username} 登录失败: 用户名或密码错误"
+        return refuse(
+            Some(u.id),
+            "wrong_password",
+            AppError::authentication("用户名或密码错误"),
         );
-        return Err(AppError::authentication("用户名或密码错误").into());
     }
     if !u.is_active {
-        tracing::warn!(
-            module = "auth",
-            username = username,
-            target_user_id = u.id,
-            reason = "disabled",
-            "用户 {username} 登录失败: 账户已被停用"
+        return refuse(
+            Some(u.id),
+            "disabled",
+            AppError::authorization("账户已被停用").code("ACCOUNT_DISABLED"),
         );
-        return Err(AppError::authorization("账户已被停用")
-            .code("ACCOUNT_DISABLED")
-            .into());
     }
     let out = SessionUser::from(&u);
     repo::touch_login(&svc.db, u).await.public("登录失败")?;

@@ -206,15 +206,8 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::new(settings, db)
                 .await
                 .map_err(anyhow::Error::msg)?;
-            match wf_services::fleet::recover_interrupted(&state.svc).await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(
-                    sessions = n,
-                    "sync sessions left running by a stopped process marked interrupted"
-                ),
-                Err(e) => tracing::error!(error = %e, "interrupted-session recovery failed"),
-            }
-            // this node's share of the fleet queue (and the records of nodes that died)
+            // this node's share of the fleet queue (and the records of nodes that died); its
+            // first sweep, at once, also marks orphaned aggregation sessions `interrupted`
             wf_services::fleet::ensure_worker(&state.svc);
             // benchmark knob (bench/logs.sh): emit this many INFO events per second
             if let Some(rate) = std::env::var("WHALEFALL_LOG_LOAD_PER_SEC")

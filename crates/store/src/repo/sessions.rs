@@ -416,12 +416,15 @@ pub async fn claim(
     let backend = db.get_database_backend();
     let p = |i| super::param(backend, i);
     let now = Utc::now();
-    let pick = "SELECT q.id FROM sync_instance_records q \
+    let categories = QUEUE_CATEGORIES.map(|c| format!("'{c}'")).join(", ");
+    let pick = format!(
+        "SELECT q.id FROM sync_instance_records q \
            JOIN sync_sessions s ON s.session_id = q.session_id \
            WHERE q.status IN ('pending', 'running') \
-             AND (q.status = 'pending' OR q.lease_expires_at < {now}) \
-             AND s.status = 'running' AND q.sync_category IN ('account', 'capacity') \
-           ORDER BY q.id LIMIT {lim}";
+             AND (q.status = 'pending' OR q.lease_expires_at < {{now}}) \
+             AND s.status = 'running' AND q.sync_category IN ({categories}) \
+           ORDER BY q.id LIMIT {{lim}}"
+    );
     let set = "SET status = 'running', claimed_by = {h}, lease_expires_at = {until}, \
            started_at = {now}, attempts = attempts + 1";
     let sql = match backend {
