@@ -214,7 +214,9 @@ pub async fn finish_records_bulk(
         .map(|_| ())
 }
 
-/// Update the counters of a running session (progress while it runs).
+/// Update a session's counters (progress while it runs), never backwards: finished records
+/// stay finished, so counts only grow, and a count read before another node's later one
+/// (several nodes settle one session concurrently) must not overwrite it.
 pub async fn set_counters(
     db: &impl ConnectionTrait,
     session_id: &str,
@@ -229,6 +231,10 @@ pub async fn set_counters(
         .col_expr(ses::Column::FailedInstances, Expr::value(Some(failed)))
         .col_expr(ses::Column::UpdatedAt, Expr::value(Some(Utc::now())))
         .filter(ses::Column::SessionId.eq(session_id))
+        .filter(
+            Expr::cust("COALESCE(successful_instances, 0) + COALESCE(failed_instances, 0)")
+                .lte(successful + failed),
+        )
         .exec(db)
         .await
         .map(|_| ())
